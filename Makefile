@@ -1,0 +1,45 @@
+# One entry point for people and CI. `make synth` and `make test` set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: setup synth lint typecheck test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+## Synthesize every reference stack (cdk-nag packs fail it on any finding), then cfn-lint them.
+synth: setup
+	rm -rf cdk.out
+	cdk synth --quiet --strict --no-notices
+	cfn-lint cdk.out/*.template.json
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+typecheck: setup
+	mypy
+
+## Lint, type check, then the whole test suite (unit, snapshot, nag, runtime, integration, packaging).
+test: lint typecheck
+	pytest -n auto
+
+bench: setup
+	python benchmarks/run_all.py
+
+clean:
+	rm -rf cdk.out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

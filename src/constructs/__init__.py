@@ -1,0 +1,8 @@
+"""L3 constructs of serverless, event-driven patterns: ``from serverless_patterns.constructs import QueueWorker``."""
+
+from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._runtime_asset import runtime_code
+from serverless_patterns.constructs.alarm_topic import AlarmTopic
+from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
+
+__all__ = ["AlarmTopic", "BaselineFunction", "QueueWorker", "QueueWorkerAlarms", "runtime_code"]

@@ -1,0 +1,53 @@
+"""Library defaults in one place, and the one precedence rule for merging props.
+
+Precedence: library defaults < user overrides < values a pattern needs to be correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+#: Newest Python runtime this aws-cdk-lib knows; cdk-nag's LambdaLatestVersion checks the same.
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+FUNCTION_MEMORY_MB = 256
+FUNCTION_TIMEOUT = Duration.seconds(30)
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+#: Lambda documentation: at least 5, so a message throttled a few times is not dead-lettered.
+MAX_RECEIVE_COUNT = 5
+MIN_MAX_RECEIVE_COUNT = 5
+DLQ_RETENTION = Duration.days(14)
+#: Lambda documentation: visibility timeout >= 6 x function timeout (+ batching window).
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+BATCH_SIZE = 10
+MAX_BATCH_SIZE_WITHOUT_WINDOW = 10
+MAX_BATCH_SIZE_WITH_WINDOW = 10_000
+MAX_FIFO_BATCH_SIZE = 10
+MAX_BATCHING_WINDOW_SECONDS = 300
+MIN_MAX_CONCURRENCY = 2
+MAX_MAX_CONCURRENCY = 1000
+
+#: Keys whose values are mappings merged key by key instead of replaced.
+_DEEP_MERGED_KEYS = frozenset({"environment"})
+
+
+def merge_props(
+    defaults: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None,
+    required: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Merges props by precedence; ``environment``-like mappings merge key by key."""
+    merged: dict[str, Any] = dict(defaults)
+    for layer in (overrides or {}, required or {}):
+        for key, value in layer.items():
+            if key in _DEEP_MERGED_KEYS and isinstance(merged.get(key), Mapping):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged

@@ -1,0 +1,86 @@
+"""The function building block every pattern reuses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._nag import acknowledge
+
+
+class BaselineFunction(lambda_.Function):
+    """Defines a Lambda function with production defaults.
+
+    Defaults: the newest Python runtime, arm64, 256 MB, a 30 s timeout, active X-Ray tracing,
+    JSON logs (application level INFO, system level WARN) to a log group kept for one month,
+    and an execution role that may write only to that log group (no managed policies).
+    Every default can be overridden through ``function_props``. The role and log group are
+    created next to the function as ``<id>ServiceRole`` and ``<id>LogGroup``; passing ``role``
+    or ``log_group`` in ``function_props`` uses yours instead.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        handler: str,
+        function_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        """
+        :param code: the function's code, for example ``runtime_code()``.
+        :param handler: the handler, for example ``serverless_patterns.runtime.handlers.queue_worker.handler``.
+        :param function_props: ``aws_lambda.Function`` keyword arguments that override the
+            defaults; ``environment`` merges key by key. Default: - the defaults above.
+        """
+        overrides = dict(function_props or {})
+        for key in ("code", "handler"):
+            if key in overrides:
+                raise ValueError(
+                    f"{scope.node.path}/{construct_id}: pass '{key}' as its own argument, "
+                    "not inside function_props"
+                )
+        log_group = overrides.pop("log_group", None) or logs.LogGroup(
+            scope,
+            f"{construct_id}LogGroup",
+            retention=_defaults.LOG_RETENTION,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        own_role = "role" not in overrides
+        role = overrides.pop("role", None) or iam.Role(
+            scope,
+            f"{construct_id}ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),  # type: ignore[arg-type]
+            description="Execution role: writes its own log group and X-Ray traces only.",
+        )
+        props = _defaults.merge_props(
+            {
+                "runtime": _defaults.PYTHON_RUNTIME,
+                "architecture": lambda_.Architecture.ARM_64,
+                "memory_size": _defaults.FUNCTION_MEMORY_MB,
+                "timeout": _defaults.FUNCTION_TIMEOUT,
+                "tracing": lambda_.Tracing.ACTIVE,
+                "logging_format": lambda_.LoggingFormat.JSON,
+                "application_log_level_v2": lambda_.ApplicationLogLevel.INFO,
+                "system_log_level_v2": lambda_.SystemLogLevel.WARN,
+            },
+            overrides,
+            {"code": code, "handler": handler, "log_group": log_group, "role": role},
+        )
+        super().__init__(scope, construct_id, **props)
+        log_group.grant_write(role)
+        if own_role and props["tracing"] == lambda_.Tracing.ACTIVE:
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
+                "permissions; the service requires Resource '*'.",
+            )

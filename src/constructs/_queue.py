@@ -1,0 +1,88 @@
+"""Encrypted, TLS-only SQS queues with a dead-letter queue: the queue building block."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._nag import acknowledge
+
+
+def _check_encrypted(scope: Construct, construct_id: str, props: Mapping[str, Any]) -> None:
+    if props.get("encryption") == sqs.QueueEncryption.UNENCRYPTED:
+        raise ValueError(
+            f"{scope.node.path}/{construct_id}: queues are encrypted at rest; "
+            "encryption=QueueEncryption.UNENCRYPTED is not allowed"
+        )
+
+
+def dead_letter_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    fifo: bool,
+    props: Mapping[str, Any] | None = None,
+) -> sqs.Queue:
+    """Defines a dead-letter queue: SQS-managed encryption, TLS only, 14-day retention.
+
+    ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; ``fifo`` and
+    ``enforce_ssl`` are always applied.
+    """
+    merged = _defaults.merge_props(
+        {
+            "encryption": sqs.QueueEncryption.SQS_MANAGED,
+            "retention_period": _defaults.DLQ_RETENTION,
+        },
+        props,
+        {"enforce_ssl": True, "fifo": fifo or None},
+    )
+    _check_encrypted(scope, construct_id, merged)
+    queue = sqs.Queue(scope, construct_id, **merged)
+    acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the dead-letter queue; its messages are alarmed on and "
+        "redriven, not dead-lettered again.",
+    )
+    acknowledge(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        "This queue is itself the dead-letter queue of the source queue.",
+    )
+    return queue
+
+
+def source_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    fifo: bool,
+    visibility_timeout: Duration,
+    dead_letter: sqs.IQueue,
+    max_receive_count: int,
+    props: Mapping[str, Any] | None = None,
+) -> sqs.Queue:
+    """Defines a source queue: SQS-managed encryption, TLS only, redrive to ``dead_letter``.
+
+    ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; the visibility
+    timeout, the dead-letter queue, ``fifo`` and ``enforce_ssl`` are the pattern's to set.
+    """
+    merged = _defaults.merge_props(
+        {"encryption": sqs.QueueEncryption.SQS_MANAGED},
+        props,
+        {
+            "enforce_ssl": True,
+            "fifo": fifo or None,
+            "visibility_timeout": visibility_timeout,
+            "dead_letter_queue": sqs.DeadLetterQueue(
+                queue=dead_letter, max_receive_count=max_receive_count
+            ),
+        },
+    )
+    _check_encrypted(scope, construct_id, merged)
+    return sqs.Queue(scope, construct_id, **merged)

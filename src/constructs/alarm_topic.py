@@ -1,0 +1,37 @@
+"""AlarmTopic: an encrypted SNS topic that CloudWatch alarms can publish to."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+
+class AlarmTopic(Construct):
+    """Defines an SNS topic for alarm notifications, encrypted with its own KMS key.
+
+    CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, so the topic
+    gets a customer-managed key (rotation on) whose policy lets CloudWatch use it for this
+    account's alarms only. The topic accepts TLS requests only.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        #: The key encrypting the topic.
+        self.key = kms.Key(
+            self, "Key", enable_key_rotation=True, description="Encrypts alarm notifications."
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": self.key.stack.account}},
+            )
+        )
+        #: The topic; subscribe on-call endpoints to it.
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        #: The action to pass as ``alarm_action`` to the patterns.
+        self.action = cw_actions.SnsAction(self.topic)

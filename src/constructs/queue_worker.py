@@ -1,0 +1,399 @@
+"""QueueWorker: queue decoupling, SQS to Lambda (pattern 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._alarms import threshold_alarm
+from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
+from serverless_patterns.constructs._validation import (
+    check_range,
+    is_known,
+    reject_both,
+    seconds,
+)
+
+#: Lambda's timeout when a function sets none.
+_LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
+#: SQS's visibility timeout when a queue sets none, and its maximum.
+_SQS_DEFAULT_VISIBILITY_SECONDS = 30
+_SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+_SQS_MAX_RECEIVE_COUNT = 1000
+
+#: queue_props keys the pattern sets itself, and the argument to use instead.
+_PATTERN_QUEUE_KEYS = {
+    "visibility_timeout": "visibility_timeout",
+    "dead_letter_queue": "max_receive_count and dead_letter_queue_props",
+    "fifo": "fifo",
+    "enforce_ssl": "nothing (TLS is always enforced)",
+}
+
+
+@dataclass(frozen=True)
+class QueueWorkerAlarms:
+    """Alarm thresholds of a QueueWorker; set one to None to leave that alarm out.
+
+    :param dead_letter_messages: messages visible in the DLQ. Default: - 1 (any message).
+    :param oldest_message_age: age of the oldest message in the queue. Default: - 15 minutes.
+    :param function_errors: function errors per period. Default: - 1.
+    :param function_throttles: function throttles per period. Default: - 1.
+    :param period: the period each metric is evaluated over. Default: - 5 minutes.
+    """
+
+    dead_letter_messages: int | None = 1
+    oldest_message_age: Duration | None = Duration.minutes(15)
+    function_errors: int | None = 1
+    function_throttles: int | None = 1
+    period: Duration = Duration.minutes(5)
+
+
+class QueueWorker(Construct):
+    """Defines an SQS queue consumed by a Lambda function with partial batch responses.
+
+    By default it creates: an encrypted (SQS-managed), TLS-only queue whose visibility timeout
+    is 6x the function timeout plus the batching window; an encrypted, TLS-only dead-letter
+    queue kept 14 days, reached after 5 receives; a ``BaselineFunction``; an event source
+    mapping that reports batch item failures; and four alarms (DLQ not empty, age of oldest
+    message, function errors, throttles).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code | None = None,
+        handler: str | None = None,
+        function: lambda_.IFunction | None = None,
+        function_props: Mapping[str, Any] | None = None,
+        function_timeout: Duration | None = None,
+        queue: sqs.IQueue | None = None,
+        queue_props: Mapping[str, Any] | None = None,
+        dead_letter_queue_props: Mapping[str, Any] | None = None,
+        fifo: bool = False,
+        max_receive_count: int | None = None,
+        visibility_timeout: Duration | None = None,
+        batch_size: int = _defaults.BATCH_SIZE,
+        max_batching_window: Duration | None = None,
+        max_concurrency: int | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
+        alarms: QueueWorkerAlarms | None = None,
+        alarm_action: cloudwatch.IAlarmAction | None = None,
+    ) -> None:
+        """
+        :param code: code of a new function, for example ``runtime_code()``.
+            Default: - none; required unless ``function`` is given.
+        :param handler: handler of a new function. Default: - none; required with ``code``.
+        :param function: an existing function to consume the queue.
+            Default: - a new ``BaselineFunction`` from ``code`` and ``handler``.
+        :param function_props: ``aws_lambda.Function`` arguments overriding the
+            ``BaselineFunction`` defaults. Default: - the baseline (30 s, 256 MB, arm64, ...).
+        :param function_timeout: the timeout of an imported ``function`` whose timeout cannot be
+            read. Default: - read from the function (3 s when it sets none).
+        :param queue: an existing queue to consume. Default: - a new encrypted queue with a DLQ.
+        :param queue_props: ``aws_sqs.Queue`` arguments for the new queue.
+            Default: - SQS-managed encryption, 4-day retention.
+        :param dead_letter_queue_props: ``aws_sqs.Queue`` arguments for the new DLQ.
+            Default: - SQS-managed encryption, 14-day retention.
+        :param fifo: create FIFO queues (the DLQ too). Default: - standard queues, or the
+            type of ``queue``.
+        :param max_receive_count: receives before a message moves to the DLQ.
+            Default: - 5 (below 5, throttled messages can be dead-lettered early).
+        :param visibility_timeout: visibility timeout of the new queue; must be at least 6x the
+            function timeout plus the batching window. Default: - exactly that minimum.
+        :param batch_size: records per invocation: 1-10, up to 10,000 with a batching window
+            on a standard queue. Default: - 10.
+        :param max_batching_window: how long Lambda gathers records (at most 300 s; not on FIFO
+            queues). Default: - no window.
+        :param max_concurrency: maximum concurrent invocations of this event source (2-1000);
+            protects a downstream without reserved concurrency. Default: - no limit.
+        :param filters: Lambda event filter patterns; Lambda deletes messages that match none.
+            Default: - every message is delivered.
+        :param alarms: alarm thresholds. Default: - ``QueueWorkerAlarms()``.
+        :param alarm_action: action for every alarm (ALARM and OK).
+            Default: - alarms without actions.
+        """
+        super().__init__(scope, construct_id)
+        self._validate_sources(code, handler, function, function_props, queue, queue_props,
+                               dead_letter_queue_props, max_receive_count, visibility_timeout)
+        is_fifo = bool(queue.fifo) if queue is not None else fifo
+        if queue is not None and fifo and not is_fifo:
+            raise ValueError(f"{self.node.path}: fifo=True but the given queue is not FIFO")
+        self._validate_event_source(is_fifo, batch_size, max_batching_window, max_concurrency)
+        receive_count = _defaults.MAX_RECEIVE_COUNT if max_receive_count is None else max_receive_count
+        self._validate_receive_count(receive_count)
+
+        timeout_seconds = self._function_timeout_seconds(function, function_props, function_timeout)
+        required_visibility = (
+            _defaults.VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + seconds(max_batching_window)
+        )
+        if required_visibility > _SQS_MAX_VISIBILITY_SECONDS:
+            raise ValueError(
+                f"{self.node.path}: the visibility timeout must be at least 6 x the function "
+                f"timeout ({timeout_seconds} s) plus the batching window "
+                f"({seconds(max_batching_window)} s) = {required_visibility} s, above the SQS "
+                f"maximum of {_SQS_MAX_VISIBILITY_SECONDS} s; shorten the function timeout"
+            )
+
+        #: The dead-letter queue; None when an imported queue's DLQ is unknown.
+        self.dead_letter_queue: sqs.IQueue | None
+        #: The queue the function consumes.
+        self.queue: sqs.IQueue
+        if queue is None:
+            visibility = self._checked_visibility(visibility_timeout, required_visibility)
+            self.dead_letter_queue = dead_letter_queue(
+                self, "DeadLetterQueue", fifo=is_fifo, props=dead_letter_queue_props
+            )
+            self.queue = source_queue(
+                self,
+                "Queue",
+                fifo=is_fifo,
+                visibility_timeout=visibility,
+                dead_letter=self.dead_letter_queue,
+                max_receive_count=receive_count,
+                props=queue_props,
+            )
+        else:
+            self.queue = queue
+            self.dead_letter_queue = self._check_existing_queue(queue, required_visibility)
+
+        #: The function that processes the messages.
+        self.function: lambda_.IFunction
+        if function is None:
+            assert code is not None and handler is not None  # checked in _validate_sources
+            self.function = BaselineFunction(
+                self, "Function", code=code, handler=handler, function_props=function_props
+            )
+            acknowledge(
+                self.function,
+                "Serverless-LambdaDLQ",
+                "The function is invoked synchronously by the SQS event source mapping; a "
+                "function DLQ applies only to asynchronous invocations. Failed messages go to "
+                "the queue's dead-letter queue.",
+            )
+        else:
+            self.function = function
+
+        self.queue.grant_consume_messages(self.function)
+        #: The event source mapping from the queue to the function.
+        self.event_source_mapping = lambda_.EventSourceMapping(
+            self,
+            "EventSource",
+            target=self.function,
+            event_source_arn=self.queue.queue_arn,
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            max_concurrency=max_concurrency,
+            report_batch_item_failures=True,
+            filters=[lambda_.FilterCriteria.filter(pattern) for pattern in filters]
+            if filters
+            else None,
+        )
+        acknowledge(
+            self.event_source_mapping,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings support no on-failure destination; a record that keeps "
+            "failing moves to the queue's dead-letter queue after maxReceiveCount receives.",
+        )
+        #: The alarms created, in the order: DLQ, oldest message age, errors, throttles.
+        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
+            alarms or QueueWorkerAlarms(), alarm_action
+        )
+
+    def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants permission to send messages to the queue (and to use its key, if any)."""
+        return self.queue.grant_send_messages(grantee)
+
+    # --- validation -----------------------------------------------------------------------
+
+    def _validate_sources(
+        self,
+        code: lambda_.Code | None,
+        handler: str | None,
+        function: lambda_.IFunction | None,
+        function_props: Mapping[str, Any] | None,
+        queue: sqs.IQueue | None,
+        queue_props: Mapping[str, Any] | None,
+        dead_letter_queue_props: Mapping[str, Any] | None,
+        max_receive_count: int | None,
+        visibility_timeout: Duration | None,
+    ) -> None:
+        reject_both(self, "function", function, "function_props", function_props)
+        reject_both(self, "function", function, "code", code)
+        reject_both(self, "function", function, "handler", handler)
+        if function is None and (code is None or handler is None):
+            raise ValueError(
+                f"{self.node.path}: pass 'code' and 'handler' for a new function, "
+                "or an existing 'function'"
+            )
+        reject_both(self, "queue", queue, "queue_props", queue_props)
+        reject_both(self, "queue", queue, "dead_letter_queue_props", dead_letter_queue_props)
+        reject_both(self, "queue", queue, "max_receive_count", max_receive_count)
+        reject_both(self, "queue", queue, "visibility_timeout", visibility_timeout)
+        for key, instead in _PATTERN_QUEUE_KEYS.items():
+            if key in (queue_props or {}):
+                raise ValueError(
+                    f"{self.node.path}: queue_props[{key!r}] is set by QueueWorker; "
+                    f"use {instead} instead"
+                )
+
+    def _validate_event_source(
+        self,
+        fifo: bool,
+        batch_size: int,
+        max_batching_window: Duration | None,
+        max_concurrency: int | None,
+    ) -> None:
+        window = seconds(max_batching_window)
+        check_range(self, "max_batching_window (seconds)", window, 0,
+                    _defaults.MAX_BATCHING_WINDOW_SECONDS)
+        if fifo and window:
+            raise ValueError(
+                f"{self.node.path}: max_batching_window is not supported on FIFO queues, "
+                f"got {window} s"
+            )
+        if fifo:
+            check_range(self, "batch_size on a FIFO queue", batch_size, 1,
+                        _defaults.MAX_FIFO_BATCH_SIZE)
+        elif window:
+            check_range(self, "batch_size", batch_size, 1, _defaults.MAX_BATCH_SIZE_WITH_WINDOW)
+        elif is_known(batch_size) and batch_size > _defaults.MAX_BATCH_SIZE_WITHOUT_WINDOW:
+            raise ValueError(
+                f"{self.node.path}: batch_size {batch_size} is above "
+                f"{_defaults.MAX_BATCH_SIZE_WITHOUT_WINDOW}; set max_batching_window to use "
+                "larger batches"
+            )
+        else:
+            check_range(self, "batch_size", batch_size, 1, _defaults.MAX_BATCH_SIZE_WITHOUT_WINDOW)
+        check_range(self, "max_concurrency", max_concurrency, _defaults.MIN_MAX_CONCURRENCY,
+                    _defaults.MAX_MAX_CONCURRENCY)
+
+    def _validate_receive_count(self, receive_count: int) -> None:
+        check_range(self, "max_receive_count", receive_count, 1, _SQS_MAX_RECEIVE_COUNT)
+        if is_known(receive_count) and receive_count < _defaults.MIN_MAX_RECEIVE_COUNT:
+            Annotations.of(self).add_warning_v2(
+                "serverless-patterns:queueWorker:lowMaxReceiveCount",
+                f"max_receive_count {receive_count} is below {_defaults.MIN_MAX_RECEIVE_COUNT}: "
+                "messages throttled by Lambda can reach the DLQ without being processed.",
+            )
+
+    def _function_timeout_seconds(
+        self,
+        function: lambda_.IFunction | None,
+        function_props: Mapping[str, Any] | None,
+        function_timeout: Duration | None,
+    ) -> int:
+        if function is None:
+            timeout = (function_props or {}).get("timeout", _defaults.FUNCTION_TIMEOUT)
+            return seconds(timeout)
+        if function_timeout is not None:
+            return seconds(function_timeout)
+        cfn = function.node.default_child
+        if isinstance(cfn, lambda_.CfnFunction):
+            configured = cfn.timeout
+            return int(configured) if is_known(configured) else _LAMBDA_DEFAULT_TIMEOUT_SECONDS
+        raise ValueError(
+            f"{self.node.path}: the timeout of the imported function "
+            f"{function.node.path!r} cannot be read; pass function_timeout"
+        )
+
+    def _checked_visibility(self, explicit: Duration | None, required_seconds: int) -> Duration:
+        if explicit is None:
+            return Duration.seconds(required_seconds)
+        if is_known(explicit.to_seconds()) and seconds(explicit) < required_seconds:
+            raise ValueError(
+                f"{self.node.path}: visibility_timeout {seconds(explicit)} s is below the "
+                f"required {required_seconds} s (6 x function timeout + batching window)"
+            )
+        return explicit
+
+    def _check_existing_queue(self, queue: sqs.IQueue, required_seconds: int) -> sqs.IQueue | None:
+        cfn = queue.node.default_child
+        if not isinstance(cfn, sqs.CfnQueue):
+            Annotations.of(self).add_warning_v2(
+                "serverless-patterns:queueWorker:unverifiedQueue",
+                f"The imported queue's visibility timeout (needs >= {required_seconds} s) and "
+                "dead-letter queue cannot be verified at synth; check them.",
+            )
+            return None
+        visibility = cfn.visibility_timeout
+        if visibility is None:
+            visibility = _SQS_DEFAULT_VISIBILITY_SECONDS
+        if is_known(visibility) and int(visibility) < required_seconds:
+            raise ValueError(
+                f"{self.node.path}: the visibility timeout of queue {queue.node.path!r} is "
+                f"{int(visibility)} s, below the required {required_seconds} s "
+                "(6 x function timeout + batching window)"
+            )
+        dead_letter = queue.dead_letter_queue if isinstance(queue, sqs.Queue) else None
+        if dead_letter is None:
+            raise ValueError(
+                f"{self.node.path}: queue {queue.node.path!r} has no dead-letter queue; "
+                "messages that keep failing would be retried until the retention period "
+                "deletes them"
+            )
+        self._validate_receive_count(int(dead_letter.max_receive_count))
+        dlq: sqs.IQueue = dead_letter.queue
+        return dlq
+
+    # --- alarms ---------------------------------------------------------------------------
+
+    def _create_alarms(
+        self, thresholds: QueueWorkerAlarms, action: cloudwatch.IAlarmAction | None
+    ) -> list[cloudwatch.Alarm]:
+        scope = Construct(self, "Alarms")
+        period = thresholds.period
+        wanted: list[tuple[str, cloudwatch.IMetric | None, float | None, str]] = [
+            (
+                "DeadLetterMessages",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum"
+                )
+                if self.dead_letter_queue is not None
+                else None,
+                thresholds.dead_letter_messages,
+                "Messages failed maxReceiveCount times and wait in the dead-letter queue.",
+            ),
+            (
+                "OldestMessageAge",
+                self.queue.metric_approximate_age_of_oldest_message(
+                    period=period, statistic="Maximum"
+                ),
+                seconds(thresholds.oldest_message_age)
+                if thresholds.oldest_message_age is not None
+                else None,
+                "The queue is falling behind: its oldest message is older than the threshold "
+                "(seconds).",
+            ),
+            (
+                "FunctionErrors",
+                self.function.metric_errors(period=period, statistic="Sum"),
+                thresholds.function_errors,
+                "The worker function failed whole invocations (not single records).",
+            ),
+            (
+                "FunctionThrottles",
+                self.function.metric_throttles(period=period, statistic="Sum"),
+                thresholds.function_throttles,
+                "The worker function was throttled; raise concurrency or lower max_concurrency "
+                "of other consumers.",
+            ),
+        ]
+        return [
+            threshold_alarm(scope, name, metric=metric, threshold=threshold,
+                            description=description, action=action)
+            for name, metric, threshold, description in wanted
+            if metric is not None and threshold is not None
+        ]
