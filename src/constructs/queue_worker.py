@@ -27,9 +27,9 @@ from serverless_patterns.constructs._validation import (
 
 #: Lambda's timeout when a function sets none.
 _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
-#: SQS's visibility timeout when a queue sets none, and its maximum.
+#: SQS's visibility timeout when a queue sets none. (6 x Lambda's 900 s maximum timeout plus a
+#: 300 s window stays below the 12-hour SQS maximum, so the derived value is always valid.)
 _SQS_DEFAULT_VISIBILITY_SECONDS = 30
-_SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 _SQS_MAX_RECEIVE_COUNT = 1000
 
 #: queue_props keys the pattern sets itself, and the argument to use instead.
@@ -139,14 +139,6 @@ class QueueWorker(Construct):
         required_visibility = (
             _defaults.VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + seconds(max_batching_window)
         )
-        if required_visibility > _SQS_MAX_VISIBILITY_SECONDS:
-            raise ValueError(
-                f"{self.node.path}: the visibility timeout must be at least 6 x the function "
-                f"timeout ({timeout_seconds} s) plus the batching window "
-                f"({seconds(max_batching_window)} s) = {required_visibility} s, above the SQS "
-                f"maximum of {_SQS_MAX_VISIBILITY_SECONDS} s; shorten the function timeout"
-            )
-
         #: The dead-letter queue; None when an imported queue's DLQ is unknown.
         self.dead_letter_queue: sqs.IQueue | None
         #: The queue the function consumes.
@@ -186,7 +178,14 @@ class QueueWorker(Construct):
         else:
             self.function = function
 
-        self.queue.grant_consume_messages(self.function)
+        if self.function.role is not None or function is None:
+            self.queue.grant_consume_messages(self.function)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "serverless-patterns:queueWorker:noRoleToGrant",
+                "The imported function has no known role: grant it sqs:ReceiveMessage, "
+                "DeleteMessage, ChangeMessageVisibility and GetQueueAttributes on the queue.",
+            )
         #: The event source mapping from the queue to the function.
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
