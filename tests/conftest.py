@@ -1,60 +1,67 @@
-"""Shared fixtures: a real moto server process-local thread, reached over HTTP.
+"""Shared CDK fixtures: apps built with the same feature flags as ``cdk.json``.
 
-Every pytest-xdist worker starts its own server on a free port, so workers never share state.
-Tests on one worker share that server: give queues, tables and buses unique names.
+The reference app is built and synthesized once per session (per xdist worker). The moto
+server fixture for runtime integration tests lives in ``tests/integration/conftest.py``.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import os
-from collections.abc import Callable, Iterator
+import tempfile
+from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-AWS_REGION = "us-east-1"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App, Environment, Stack  # noqa: E402
+
+from serverless_patterns.checks import add_checks  # noqa: E402
+from serverless_patterns.stacks import build_reference_app  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_ENV = Environment(account="123456789012", region="eu-west-1")
+
+
+def cdk_context() -> dict[str, Any]:
+    """The feature flags of ``cdk.json``, so test templates match real synths."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def new_app() -> App:
+    """An App with the project's feature flags, writing to a fresh temporary folder."""
+    return App(context=cdk_context(), outdir=tempfile.mkdtemp(prefix="cdk-test-"))
+
+
+@pytest.fixture
+def stack() -> Stack:
+    """A small deterministic stack for one unit test."""
+    return Stack(new_app(), "Test", env=TEST_ENV)
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """URL of a moto server on 127.0.0.1 for this test session (this xdist worker).
-
-    While it runs, the environment holds dummy credentials, the region and
-    ``AWS_ENDPOINT_URL``, so any boto3 client, including ones runtime code creates itself,
-    talks to the server and never to AWS.
-    """
-    from moto.server import ThreadedMotoServer  # heavy import, only when needed
-
-    with pytest.MonkeyPatch.context() as env:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_SESSION_TOKEN", "testing")
-        env.setenv("AWS_DEFAULT_REGION", AWS_REGION)
-        env.setenv("AWS_REGION", AWS_REGION)
-        env.setenv("AWS_ENDPOINT_URL", endpoint)
-        no_proxy = ",".join(filter(None, [host, os.environ.get("NO_PROXY")]))
-        env.setenv("NO_PROXY", no_proxy)
-        # One INFO line per request would flood the captured log of a failing test.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+def reference_app() -> tuple[App, list[Stack]]:
+    """The reference app exactly as ``app.py`` builds it, cdk-nag checks included."""
+    app = new_app()
+    stacks = build_reference_app(app)
+    add_checks(app)
+    return app, stacks
 
 
 @pytest.fixture(scope="session")
-def aws_client(moto_endpoint: str) -> Callable[[str], Any]:
-    """Factory for boto3 clients bound to the moto server: ``aws_client("sqs")``."""
+def reference_templates(reference_app: tuple[App, list[Stack]]) -> dict[str, dict[str, Any]]:
+    """Templates of every reference stack, synthesized once per session (nag must pass)."""
+    app, stacks = reference_app
+    assembly = app.synth()
+    return {s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks}
 
-    def make(service: str) -> Any:
-        return boto3.client(service, endpoint_url=moto_endpoint, region_name=AWS_REGION)
 
-    return make
+@pytest.fixture(scope="session")
+def reference_template_dir(
+    reference_app: tuple[App, list[Stack]], reference_templates: dict[str, dict[str, Any]]
+) -> Path:
+    """The folder holding the synthesized reference templates."""
+    return Path(reference_app[0].outdir)

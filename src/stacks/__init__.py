@@ -18,4 +18,4 @@ def build_reference_app(scope: Construct) -> list[Stack]:
     ]
 
 
-__all__ = ["QueueWorkerStack", "build_reference_app"]
+__all__ = ["STACK_PREFIX", "QueueWorkerStack", "build_reference_app"]
