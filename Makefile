@@ -31,7 +31,11 @@ lint: setup
 	ruff check .
 	ruff format --check .
 
+## mypy sees the installed layout: src/ and runtime/ linked as build/typecheck/serverless_patterns.
 typecheck: setup
+	rm -rf build/typecheck && mkdir -p build/typecheck/serverless_patterns
+	for entry in src/*; do ln -s ../../../$$entry build/typecheck/serverless_patterns/; done
+	ln -s ../../../runtime build/typecheck/serverless_patterns/runtime
 	mypy
 
 ## Lint, type check, then the whole test suite (unit, snapshot, nag, runtime, integration, packaging).

@@ -1,4 +1,7 @@
-"""L3 constructs of serverless, event-driven patterns: ``from serverless_patterns.constructs import QueueWorker``."""
+"""L3 constructs of serverless, event-driven patterns.
+
+``from serverless_patterns.constructs import QueueWorker``
+"""
 
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._runtime_asset import runtime_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
+
 from constructs import Construct
 
 

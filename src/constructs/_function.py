@@ -9,10 +9,10 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
-
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._nag import acknowledge
+
+from constructs import Construct
 
 
 class BaselineFunction(lambda_.Function):
@@ -37,7 +37,8 @@ class BaselineFunction(lambda_.Function):
     ) -> None:
         """
         :param code: the function's code, for example ``runtime_code()``.
-        :param handler: the handler, for example ``serverless_patterns.runtime.handlers.queue_worker.handler``.
+        :param handler: the handler, for example
+            ``serverless_patterns.runtime.handlers.queue_worker.handler``.
         :param function_props: ``aws_lambda.Function`` keyword arguments that override the
             defaults; ``environment`` merges key by key. Default: - the defaults above.
         """
@@ -58,7 +59,7 @@ class BaselineFunction(lambda_.Function):
         role = overrides.pop("role", None) or iam.Role(
             scope,
             f"{construct_id}ServiceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),  # type: ignore[arg-type]
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Execution role: writes its own log group and X-Ray traces only.",
         )
         props = _defaults.merge_props(

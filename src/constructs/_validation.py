@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Token
+
 from constructs import IConstruct
 
 
@@ -22,11 +23,13 @@ def seconds(duration: Duration | None) -> int:
     return 0 if duration is None else int(duration.to_seconds())
 
 
-def reject_both(scope: IConstruct, existing: str, existing_value: object, props: str,
-                props_value: object) -> None:
-    """Raises when a bring-your-own resource and props for a new one are both given."""
-    if existing_value is not None and props_value is not None:
-        raise ValueError(
-            f"{scope.node.path}: pass either '{existing}' (an existing resource) or "
-            f"'{props}' (to configure a new one), not both"
-        )
+def reject_both(scope: IConstruct, existing: str, existing_value: object, **props: object) -> None:
+    """Raises when a bring-your-own resource and any setting of a new one are both given."""
+    if existing_value is None:
+        return
+    for name, value in props.items():
+        if value is not None:
+            raise ValueError(
+                f"{scope.node.path}: pass either '{existing}' (an existing resource) or "
+                f"'{name}' (to configure a new one), not both"
+            )

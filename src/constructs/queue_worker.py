@@ -11,8 +11,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
-
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import threshold_alarm
 from serverless_patterns.constructs._function import BaselineFunction
@@ -24,6 +22,8 @@ from serverless_patterns.constructs._validation import (
     reject_both,
     seconds,
 )
+
+from constructs import Construct
 
 #: Lambda's timeout when a function sets none.
 _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
@@ -53,10 +53,11 @@ class QueueWorkerAlarms:
     """
 
     dead_letter_messages: int | None = 1
-    oldest_message_age: Duration | None = Duration.minutes(15)
+    # Duration is immutable, so sharing one default instance is safe.
+    oldest_message_age: Duration | None = Duration.minutes(15)  # noqa: RUF009
     function_errors: int | None = 1
     function_throttles: int | None = 1
-    period: Duration = Duration.minutes(5)
+    period: Duration = Duration.minutes(5)  # noqa: RUF009
 
 
 class QueueWorker(Construct):
@@ -126,18 +127,36 @@ class QueueWorker(Construct):
             Default: - alarms without actions.
         """
         super().__init__(scope, construct_id)
-        self._validate_sources(code, handler, function, function_props, queue, queue_props,
-                               dead_letter_queue_props, max_receive_count, visibility_timeout)
+        reject_both(
+            self, "function", function, function_props=function_props, code=code, handler=handler
+        )
+        if function is None and (code is None or handler is None):
+            raise ValueError(
+                f"{self.node.path}: pass 'code' and 'handler' for a new function, "
+                "or an existing 'function'"
+            )
+        reject_both(
+            self,
+            "queue",
+            queue,
+            queue_props=queue_props,
+            dead_letter_queue_props=dead_letter_queue_props,
+            max_receive_count=max_receive_count,
+            visibility_timeout=visibility_timeout,
+        )
+        self._reject_pattern_queue_keys(queue_props)
         is_fifo = bool(queue.fifo) if queue is not None else fifo
         if queue is not None and fifo and not is_fifo:
             raise ValueError(f"{self.node.path}: fifo=True but the given queue is not FIFO")
         self._validate_event_source(is_fifo, batch_size, max_batching_window, max_concurrency)
-        receive_count = _defaults.MAX_RECEIVE_COUNT if max_receive_count is None else max_receive_count
+        receive_count = (
+            _defaults.MAX_RECEIVE_COUNT if max_receive_count is None else max_receive_count
+        )
         self._validate_receive_count(receive_count)
 
         timeout_seconds = self._function_timeout_seconds(function, function_props, function_timeout)
-        required_visibility = (
-            _defaults.VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + seconds(max_batching_window)
+        required_visibility = _defaults.VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + seconds(
+            max_batching_window
         )
         #: The dead-letter queue; None when an imported queue's DLQ is unknown.
         self.dead_letter_queue: sqs.IQueue | None
@@ -164,7 +183,7 @@ class QueueWorker(Construct):
         #: The function that processes the messages.
         self.function: lambda_.IFunction
         if function is None:
-            assert code is not None and handler is not None  # checked in _validate_sources
+            assert code is not None and handler is not None  # checked above
             self.function = BaselineFunction(
                 self, "Function", code=code, handler=handler, function_props=function_props
             )
@@ -217,30 +236,7 @@ class QueueWorker(Construct):
 
     # --- validation -----------------------------------------------------------------------
 
-    def _validate_sources(
-        self,
-        code: lambda_.Code | None,
-        handler: str | None,
-        function: lambda_.IFunction | None,
-        function_props: Mapping[str, Any] | None,
-        queue: sqs.IQueue | None,
-        queue_props: Mapping[str, Any] | None,
-        dead_letter_queue_props: Mapping[str, Any] | None,
-        max_receive_count: int | None,
-        visibility_timeout: Duration | None,
-    ) -> None:
-        reject_both(self, "function", function, "function_props", function_props)
-        reject_both(self, "function", function, "code", code)
-        reject_both(self, "function", function, "handler", handler)
-        if function is None and (code is None or handler is None):
-            raise ValueError(
-                f"{self.node.path}: pass 'code' and 'handler' for a new function, "
-                "or an existing 'function'"
-            )
-        reject_both(self, "queue", queue, "queue_props", queue_props)
-        reject_both(self, "queue", queue, "dead_letter_queue_props", dead_letter_queue_props)
-        reject_both(self, "queue", queue, "max_receive_count", max_receive_count)
-        reject_both(self, "queue", queue, "visibility_timeout", visibility_timeout)
+    def _reject_pattern_queue_keys(self, queue_props: Mapping[str, Any] | None) -> None:
         for key, instead in _PATTERN_QUEUE_KEYS.items():
             if key in (queue_props or {}):
                 raise ValueError(
@@ -256,16 +252,18 @@ class QueueWorker(Construct):
         max_concurrency: int | None,
     ) -> None:
         window = seconds(max_batching_window)
-        check_range(self, "max_batching_window (seconds)", window, 0,
-                    _defaults.MAX_BATCHING_WINDOW_SECONDS)
+        check_range(
+            self, "max_batching_window (seconds)", window, 0, _defaults.MAX_BATCHING_WINDOW_SECONDS
+        )
         if fifo and window:
             raise ValueError(
                 f"{self.node.path}: max_batching_window is not supported on FIFO queues, "
                 f"got {window} s"
             )
         if fifo:
-            check_range(self, "batch_size on a FIFO queue", batch_size, 1,
-                        _defaults.MAX_FIFO_BATCH_SIZE)
+            check_range(
+                self, "batch_size on a FIFO queue", batch_size, 1, _defaults.MAX_FIFO_BATCH_SIZE
+            )
         elif window:
             check_range(self, "batch_size", batch_size, 1, _defaults.MAX_BATCH_SIZE_WITH_WINDOW)
         elif is_known(batch_size) and batch_size > _defaults.MAX_BATCH_SIZE_WITHOUT_WINDOW:
@@ -276,8 +274,13 @@ class QueueWorker(Construct):
             )
         else:
             check_range(self, "batch_size", batch_size, 1, _defaults.MAX_BATCH_SIZE_WITHOUT_WINDOW)
-        check_range(self, "max_concurrency", max_concurrency, _defaults.MIN_MAX_CONCURRENCY,
-                    _defaults.MAX_MAX_CONCURRENCY)
+        check_range(
+            self,
+            "max_concurrency",
+            max_concurrency,
+            _defaults.MIN_MAX_CONCURRENCY,
+            _defaults.MAX_MAX_CONCURRENCY,
+        )
 
     def _validate_receive_count(self, receive_count: int) -> None:
         check_range(self, "max_receive_count", receive_count, 1, _SQS_MAX_RECEIVE_COUNT)
@@ -300,12 +303,14 @@ class QueueWorker(Construct):
         if function_timeout is not None:
             return seconds(function_timeout)
         cfn = function.node.default_child
-        if isinstance(cfn, lambda_.CfnFunction):
-            configured = cfn.timeout
-            return int(configured) if is_known(configured) else _LAMBDA_DEFAULT_TIMEOUT_SECONDS
+        configured = cfn.timeout if isinstance(cfn, lambda_.CfnFunction) else None
+        if isinstance(cfn, lambda_.CfnFunction) and configured is None:
+            return _LAMBDA_DEFAULT_TIMEOUT_SECONDS
+        if configured is not None and is_known(configured):
+            return int(configured)
         raise ValueError(
-            f"{self.node.path}: the timeout of the imported function "
-            f"{function.node.path!r} cannot be read; pass function_timeout"
+            f"{self.node.path}: the timeout of function {function.node.path!r} cannot be "
+            "read at synth; pass function_timeout"
         )
 
     def _checked_visibility(self, explicit: Duration | None, required_seconds: int) -> Duration:
@@ -391,8 +396,14 @@ class QueueWorker(Construct):
             ),
         ]
         return [
-            threshold_alarm(scope, name, metric=metric, threshold=threshold,
-                            description=description, action=action)
+            threshold_alarm(
+                scope,
+                name,
+                metric=metric,
+                threshold=threshold,
+                description=description,
+                action=action,
+            )
             for name, metric, threshold, description in wanted
             if metric is not None and threshold is not None
         ]

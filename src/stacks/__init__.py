@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
-from constructs import Construct
-
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
+
+from constructs import Construct
 
 STACK_PREFIX = "ServerlessPatterns"
 
@@ -13,8 +13,11 @@ STACK_PREFIX = "ServerlessPatterns"
 def build_reference_app(scope: Construct) -> list[Stack]:
     """Adds every pattern's reference stack to ``scope``; environment-agnostic."""
     return [
-        QueueWorkerStack(scope, f"{STACK_PREFIX}-QueueWorker",
-                         description="Pattern 1: QueueWorker (SQS to Lambda)"),
+        QueueWorkerStack(
+            scope,
+            f"{STACK_PREFIX}-QueueWorker",
+            description="Pattern 1: QueueWorker (SQS to Lambda)",
+        ),
     ]
 
 

@@ -11,8 +11,8 @@ import pytest
 from aws_cdk import App, Stack, Stage, Validations
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
-from constructs import IConstruct
 
+from constructs import IConstruct
 from tests.conftest import new_app
 
 PACKS = [AwsSolutionsChecks, ServerlessChecks]
@@ -21,7 +21,7 @@ ONE_FINDING = re.compile(r"^(AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]+\])?$
 
 
 def findings(pack_type: type[NagPack], scope: IConstruct) -> list[str]:
-    report = pack_type(scope).validate_scope(scope)  # type: ignore[call-arg]
+    report = pack_type(scope).validate_scope(scope)
     return [
         f"{violation.rule_name} at {resource.construct_path}"
         for violation in report.violations

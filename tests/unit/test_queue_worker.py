@@ -12,7 +12,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
-
 from serverless_patterns.constructs import QueueWorker, QueueWorkerAlarms
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
@@ -74,8 +73,11 @@ def test_visibility_timeout_is_six_times_function_timeout(stack: Stack) -> None:
 
 
 def test_visibility_timeout_adds_the_batching_window(stack: Stack) -> None:
-    worker(stack, function_props={"timeout": Duration.seconds(20)},
-           max_batching_window=Duration.seconds(7))
+    worker(
+        stack,
+        function_props={"timeout": Duration.seconds(20)},
+        max_batching_window=Duration.seconds(7),
+    )
     source, _ = queues(Template.from_stack(stack))
     assert source["VisibilityTimeout"] == 6 * 20 + 7
 
@@ -142,13 +144,23 @@ def test_function_baseline(stack: Stack) -> None:
 
 
 def test_function_overrides_merge_over_the_baseline(stack: Stack) -> None:
-    worker(stack, function_props={"memory_size": 1024, "environment": {"STAGE": "test"},
-                                  "timeout": Duration.seconds(60)})
+    worker(
+        stack,
+        function_props={
+            "memory_size": 1024,
+            "environment": {"STAGE": "test"},
+            "timeout": Duration.seconds(60),
+        },
+    )
     template = Template.from_stack(stack)
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"MemorySize": 1024, "Timeout": 60, "Architectures": ["arm64"],
-         "Environment": {"Variables": {"STAGE": "test"}}},
+        {
+            "MemorySize": 1024,
+            "Timeout": 60,
+            "Architectures": ["arm64"],
+            "Environment": {"Variables": {"STAGE": "test"}},
+        },
     )
     source, _ = queues(template)
     assert source["VisibilityTimeout"] == 360
@@ -164,17 +176,27 @@ def test_role_has_no_managed_policy_and_no_wildcard_action(stack: Stack) -> None
         for policy in template.find_resources("AWS::IAM::Policy").values()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
-    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
     assert actions == {
-        "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-        "logs:CreateLogStream", "logs:PutLogEvents",
-        "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
-        "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
     }
     assert not any("*" in action for action in actions)
     wildcard_resources = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in wildcard_resources for a in s["Action"]} == {
-        "xray:PutTraceSegments", "xray:PutTelemetryRecords"
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
     }
 
 
@@ -203,7 +225,10 @@ def test_four_alarms_with_default_thresholds(stack: Stack) -> None:
             },
         )
     assert [a.node.id for a in w.alarms] == [
-        "DeadLetterMessages", "OldestMessageAge", "FunctionErrors", "FunctionThrottles"
+        "DeadLetterMessages",
+        "OldestMessageAge",
+        "FunctionErrors",
+        "FunctionThrottles",
     ]
 
 
@@ -212,14 +237,23 @@ def test_dead_letter_alarm_watches_the_dead_letter_queue(stack: Stack) -> None:
     dlq_name = stack.resolve(w.dead_letter_queue.queue_name)  # type: ignore[union-attr]
     Template.from_stack(stack).has_resource_properties(
         "AWS::CloudWatch::Alarm",
-        {"MetricName": "ApproximateNumberOfMessagesVisible",
-         "Dimensions": [{"Name": "QueueName", "Value": dlq_name}]},
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": dlq_name}],
+        },
     )
 
 
 def test_alarm_thresholds_are_configurable_and_can_be_left_out(stack: Stack) -> None:
-    worker(stack, alarms=QueueWorkerAlarms(dead_letter_messages=3, oldest_message_age=None,
-                                           function_throttles=None, period=Duration.minutes(1)))
+    worker(
+        stack,
+        alarms=QueueWorkerAlarms(
+            dead_letter_messages=3,
+            oldest_message_age=None,
+            function_throttles=None,
+            period=Duration.minutes(1),
+        ),
+    )
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::CloudWatch::Alarm", 2)
     template.has_resource_properties(
@@ -259,13 +293,28 @@ def test_fifo_makes_both_queues_fifo(stack: Stack) -> None:
 
 def test_grant_send_messages(stack: Stack) -> None:
     w = worker(stack)
-    producer = iam.Role(stack, "Producer", assumed_by=iam.AccountRootPrincipal())  # type: ignore[arg-type]
+    producer = iam.Role(stack, "Producer", assumed_by=iam.AccountRootPrincipal())
     w.grant_send_messages(producer)
     Template.from_stack(stack).has_resource_properties(
         "AWS::IAM::Policy",
-        {"Roles": [{"Ref": Match.string_like_regexp("Producer")}],
-         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
-             "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]})])}},
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("Producer")}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": [
+                                    "sqs:GetQueueAttributes",
+                                    "sqs:GetQueueUrl",
+                                    "sqs:SendMessage",
+                                ]
+                            }
+                        )
+                    ]
+                )
+            },
+        },
     )
 
 
@@ -275,7 +324,9 @@ def test_grant_send_messages(stack: Stack) -> None:
 def own_queue(stack: Stack, visibility: int, dlq: bool = True) -> sqs.Queue:
     dead = sqs.Queue(stack, "OwnDlq") if dlq else None
     return sqs.Queue(
-        stack, "Own", visibility_timeout=Duration.seconds(visibility),
+        stack,
+        "Own",
+        visibility_timeout=Duration.seconds(visibility),
         dead_letter_queue=sqs.DeadLetterQueue(queue=dead, max_receive_count=6) if dead else None,
     )
 
@@ -290,8 +341,14 @@ def test_existing_queue_is_consumed_without_new_queues(stack: Stack) -> None:
 
 
 def test_existing_function_timeout_is_read_from_the_function(stack: Stack) -> None:
-    fn = lambda_.Function(stack, "Own", code=CODE, handler=HANDLER,
-                          runtime=lambda_.Runtime.PYTHON_3_14, timeout=Duration.seconds(10))
+    fn = lambda_.Function(
+        stack,
+        "Own",
+        code=CODE,
+        handler=HANDLER,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        timeout=Duration.seconds(10),
+    )
     w = worker(stack, function=fn)
     source, _ = queues(Template.from_stack(stack))
     assert source["VisibilityTimeout"] == 60
@@ -299,8 +356,9 @@ def test_existing_function_timeout_is_read_from_the_function(stack: Stack) -> No
 
 
 def test_existing_function_without_timeout_uses_lambda_default(stack: Stack) -> None:
-    fn = lambda_.Function(stack, "Own", code=CODE, handler=HANDLER,
-                          runtime=lambda_.Runtime.PYTHON_3_14)
+    fn = lambda_.Function(
+        stack, "Own", code=CODE, handler=HANDLER, runtime=lambda_.Runtime.PYTHON_3_14
+    )
     worker(stack, function=fn)
     source, _ = queues(Template.from_stack(stack))
     assert source["VisibilityTimeout"] == 18
@@ -308,7 +366,8 @@ def test_existing_function_without_timeout_uses_lambda_default(stack: Stack) -> 
 
 def test_imported_function_uses_function_timeout(stack: Stack) -> None:
     fn = lambda_.Function.from_function_arn(
-        stack, "Imported", "arn:aws:lambda:eu-west-1:123456789012:function:worker")
+        stack, "Imported", "arn:aws:lambda:eu-west-1:123456789012:function:worker"
+    )
     worker(stack, function=fn, function_timeout=Duration.seconds(40))
     source, _ = queues(Template.from_stack(stack))
     assert source["VisibilityTimeout"] == 240
@@ -320,20 +379,23 @@ def test_imported_queue_is_flagged_as_unverified(stack: Stack) -> None:
     assert w.dead_letter_queue is None
     assert len(w.alarms) == 3
     Annotations.from_stack(stack).has_warning(
-        "/Test/Worker", Match.string_like_regexp("cannot be verified at synth"))
+        "/Test/Worker", Match.string_like_regexp("cannot be verified at synth")
+    )
 
 
 def test_low_max_receive_count_is_a_warning(stack: Stack) -> None:
     worker(stack, max_receive_count=2)
     Annotations.from_stack(stack).has_warning(
-        "/Test/Worker", Match.string_like_regexp("max_receive_count 2 is below 5"))
+        "/Test/Worker", Match.string_like_regexp("max_receive_count 2 is below 5")
+    )
 
 
 def test_unresolved_tokens_are_not_validated(stack: Stack) -> None:
     size = CfnParameter(stack, "BatchSize", type="Number").value_as_number
     worker(stack, batch_size=size)
     Template.from_stack(stack).has_resource_properties(
-        "AWS::Lambda::EventSourceMapping", {"BatchSize": {"Ref": "BatchSize"}})
+        "AWS::Lambda::EventSourceMapping", {"BatchSize": {"Ref": "BatchSize"}}
+    )
 
 
 # --- validation errors ------------------------------------------------------------------------
@@ -342,31 +404,49 @@ def test_unresolved_tokens_are_not_validated(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"visibility_timeout": Duration.seconds(179)},
-         r"Test/Worker: visibility_timeout 179 s is below the required 180 s"),
+        (
+            {"visibility_timeout": Duration.seconds(179)},
+            r"Test/Worker: visibility_timeout 179 s is below the required 180 s",
+        ),
         ({"batch_size": 11}, r"Test/Worker: batch_size 11 is above 10; set max_batching_window"),
         ({"batch_size": 0}, r"Test/Worker: batch_size must be between 1 and 10, got 0"),
-        ({"batch_size": 10_001, "max_batching_window": Duration.seconds(1)},
-         r"batch_size must be between 1 and 10000, got 10001"),
-        ({"max_batching_window": Duration.seconds(301)},
-         r"max_batching_window \(seconds\) must be between 0 and 300, got 301"),
-        ({"fifo": True, "max_batching_window": Duration.seconds(1)},
-         r"Test/Worker: max_batching_window is not supported on FIFO queues, got 1 s"),
-        ({"fifo": True, "batch_size": 11},
-         r"batch_size on a FIFO queue must be between 1 and 10, got 11"),
+        (
+            {"batch_size": 10_001, "max_batching_window": Duration.seconds(1)},
+            r"batch_size must be between 1 and 10000, got 10001",
+        ),
+        (
+            {"max_batching_window": Duration.seconds(301)},
+            r"max_batching_window \(seconds\) must be between 0 and 300, got 301",
+        ),
+        (
+            {"fifo": True, "max_batching_window": Duration.seconds(1)},
+            r"Test/Worker: max_batching_window is not supported on FIFO queues, got 1 s",
+        ),
+        (
+            {"fifo": True, "batch_size": 11},
+            r"batch_size on a FIFO queue must be between 1 and 10, got 11",
+        ),
         ({"max_concurrency": 1}, r"max_concurrency must be between 2 and 1000, got 1"),
         ({"max_concurrency": 1001}, r"max_concurrency must be between 2 and 1000, got 1001"),
         ({"max_receive_count": 0}, r"max_receive_count must be between 1 and 1000, got 0"),
-        ({"queue_props": {"visibility_timeout": Duration.seconds(600)}},
-         r"queue_props\['visibility_timeout'\] is set by QueueWorker; use visibility_timeout"),
+        (
+            {"queue_props": {"visibility_timeout": Duration.seconds(600)}},
+            r"queue_props\['visibility_timeout'\] is set by QueueWorker; use visibility_timeout",
+        ),
         ({"queue_props": {"fifo": True}}, r"queue_props\['fifo'\] is set by QueueWorker; use fifo"),
-        ({"queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
-         r"Test/Worker/Queue: queues are encrypted at rest"),
-        ({"dead_letter_queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
-         r"Test/Worker/DeadLetterQueue: queues are encrypted at rest"),
+        (
+            {"queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
+            r"Test/Worker/Queue: queues are encrypted at rest",
+        ),
+        (
+            {"dead_letter_queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
+            r"Test/Worker/DeadLetterQueue: queues are encrypted at rest",
+        ),
         ({"code": None}, r"Test/Worker: pass 'code' and 'handler' for a new function"),
-        ({"function_props": {"handler": "x.y"}},
-         r"Test/Worker/Function: pass 'handler' as its own argument"),
+        (
+            {"function_props": {"handler": "x.y"}},
+            r"Test/Worker/Function: pass 'handler' as its own argument",
+        ),
     ],
 )
 def test_invalid_props_raise(stack: Stack, kwargs: dict[str, Any], message: str) -> None:
@@ -376,12 +456,15 @@ def test_invalid_props_raise(stack: Stack, kwargs: dict[str, Any], message: str)
 
 def test_queue_and_queue_props_are_exclusive(stack: Stack) -> None:
     with pytest.raises(ValueError, match=r"Test/Worker: pass either 'queue' .* or 'queue_props'"):
-        worker(stack, queue=own_queue(stack, 300), queue_props={"retention_period": Duration.days(1)})
+        worker(
+            stack, queue=own_queue(stack, 300), queue_props={"retention_period": Duration.days(1)}
+        )
 
 
 def test_function_and_function_props_are_exclusive(stack: Stack) -> None:
-    fn = lambda_.Function(stack, "Own", code=CODE, handler=HANDLER,
-                          runtime=lambda_.Runtime.PYTHON_3_14)
+    fn = lambda_.Function(
+        stack, "Own", code=CODE, handler=HANDLER, runtime=lambda_.Runtime.PYTHON_3_14
+    )
     with pytest.raises(ValueError, match=r"pass either 'function' .* or 'function_props'"):
         worker(stack, function=fn, function_props={"memory_size": 512})
     with pytest.raises(ValueError, match=r"pass either 'function' .* or 'code'"):
@@ -415,6 +498,10 @@ def test_fifo_flag_with_standard_queue_raises(stack: Stack) -> None:
 
 def test_imported_function_without_timeout_raises(stack: Stack) -> None:
     fn = lambda_.Function.from_function_arn(
-        stack, "Imported", "arn:aws:lambda:eu-west-1:123456789012:function:worker")
-    with pytest.raises(ValueError, match=r"timeout of the imported function .* pass function_timeout"):
+        stack, "Imported", "arn:aws:lambda:eu-west-1:123456789012:function:worker"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"timeout of function 'Test/Imported' cannot be read at synth; pass function_timeout",
+    ):
         worker(stack, function=fn)
