@@ -16,10 +16,9 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App, Environment, Stack  # noqa: E402
-
-from serverless_patterns.checks import add_checks  # noqa: E402
-from serverless_patterns.stacks import build_reference_app  # noqa: E402
+from aws_cdk import App, Environment, Stack
+from serverless_patterns.checks import add_checks
+from serverless_patterns.stacks import build_reference_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_ENV = Environment(account="123456789012", region="eu-west-1")

@@ -24,10 +24,15 @@ def test_templates_are_cfn_lint_clean(reference_template_dir: Path) -> None:
 
 def test_cfn_lint_reports_a_broken_template(tmp_path: Path) -> None:
     broken = tmp_path / "broken.template.json"
-    broken.write_text('{"Resources": {"Q": {"Type": "AWS::SQS::Queue", '
-                      '"Properties": {"VisibilityTimeout": "soon"}}}}')
+    broken.write_text(
+        '{"Resources": {"Q": {"Type": "AWS::SQS::Queue", '
+        '"Properties": {"VisibilityTimeout": "soon"}}}}'
+    )
     result = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), str(broken)],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0 and "E3012" in result.stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from serverless_patterns.constructs._runtime_asset import RUNTIME_PACKAGE_DIR, stage_runtime
 
 
