@@ -145,6 +145,7 @@ def reference_function_assets() -> list[FunctionAsset]:
     from aws_cdk import App, Stack
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_s3_assets as s3_assets
+
     from serverless_patterns.stacks import build_reference_app
 
     app = App(context={"aws:cdk:disable-asset-staging": True})  # asset_path = source folder

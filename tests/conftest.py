@@ -17,6 +17,7 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, Environment, Stack
+
 from serverless_patterns.checks import add_checks
 from serverless_patterns.stacks import build_reference_app
 

@@ -9,10 +9,10 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._nag import acknowledge
 
 from constructs import Construct
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._nag import acknowledge
 
 
 class BaselineFunction(lambda_.Function):

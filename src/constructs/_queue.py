@@ -7,10 +7,10 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
-from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._nag import acknowledge
 
 from constructs import Construct
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._nag import acknowledge
 
 
 def _check_encrypted(scope: Construct, construct_id: str, props: Mapping[str, Any]) -> None:

@@ -14,8 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import serverless_patterns.runtime as _runtime_package
 from aws_cdk import aws_lambda as lambda_
+
+import serverless_patterns.runtime as _runtime_package
 
 RUNTIME_PACKAGE_DIR = Path(_runtime_package.__file__).parent
 _PACKAGE_INIT = '"""Lambda-side package: runtime helpers only (no CDK code)."""\n'

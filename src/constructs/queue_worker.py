@@ -11,6 +11,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+
+from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import threshold_alarm
 from serverless_patterns.constructs._function import BaselineFunction
@@ -22,8 +24,6 @@ from serverless_patterns.constructs._validation import (
     reject_both,
     seconds,
 )
-
-from constructs import Construct
 
 #: Lambda's timeout when a function sets none.
 _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
-from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
 
 from constructs import Construct
+from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
 
 STACK_PREFIX = "ServerlessPatterns"
 

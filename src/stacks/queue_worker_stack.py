@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack
-from serverless_patterns.constructs import AlarmTopic, QueueWorker, runtime_code
 
 from constructs import Construct
+from serverless_patterns.constructs import AlarmTopic, QueueWorker, runtime_code
 
 HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
 

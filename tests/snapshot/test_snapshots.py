@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from serverless_patterns.stacks import STACK_PREFIX
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from serverless_patterns.stacks import STACK_PREFIX
 from tests.snapshot.normalize import normalize_template
 
 STACKS = [f"{STACK_PREFIX}-QueueWorker"]

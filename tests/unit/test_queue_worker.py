@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
+
 from serverless_patterns.constructs import QueueWorker, QueueWorkerAlarms
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from serverless_patterns.constructs._runtime_asset import RUNTIME_PACKAGE_DIR, stage_runtime
 
 
