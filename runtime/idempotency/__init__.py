@@ -1,0 +1,1 @@
+"""Idempotency for Lambda handlers, batched for SQS."""
