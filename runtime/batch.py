@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict
 
 __all__ = [
@@ -30,7 +30,9 @@ __all__ = [
     "RecordHandler",
     "SqsRecord",
     "batch_handler",
+    "process_records",
     "process_sqs_batch",
+    "sqs_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -110,20 +112,12 @@ RecordHandler = Callable[[SqsRecord], object]
 LambdaHandler = Callable[[Mapping[str, Any], Any], BatchResponse]
 
 
-def process_sqs_batch(event: Mapping[str, Any], handle_record: RecordHandler) -> BatchResponse:
-    """Call ``handle_record`` for each record in order; return the failed ones.
+def sqs_records(event: Mapping[str, Any]) -> list[SqsRecord]:
+    """The records of a Lambda SQS event, in order; none for an empty batch.
 
-    A record whose handler raises any Exception fails only itself and is logged with its
-    messageId, exception type and traceback, never its body (so keep bodies out of your own
-    exception messages too). In a FIFO batch, once a record of a message
-    group fails, the group's remaining records are reported failed without being processed,
-    so the group is retried in order; other groups carry on. An empty batch, or an event
-    without ``Records``, returns no failures.
-
-    Raises MissingMessageIdError, before any record is processed, if a record has no
-    messageId: Lambda treats an empty ``itemIdentifier`` as a failure of the whole batch, so
-    raising gives the same retry and says why, while skipping the record would delete it
-    unprocessed.
+    Raises MissingMessageIdError if a record has no messageId: Lambda treats an empty
+    ``itemIdentifier`` as a failure of the whole batch, so raising gives the same retry and
+    says why, while skipping the record would delete it unprocessed.
     """
     records: list[SqsRecord] = []
     for index, raw in enumerate(event.get("Records") or ()):
@@ -134,7 +128,14 @@ def process_sqs_batch(event: Mapping[str, Any], handle_record: RecordHandler) ->
                 "Lambda retries it"
             )
         records.append(SqsRecord(raw))
+    return records
 
+
+def process_records(records: Iterable[SqsRecord], handle_record: RecordHandler) -> BatchResponse:
+    """Call ``handle_record`` for each record in order; return the failed ones.
+
+    The loop behind ``process_sqs_batch``, for callers that prepare the records first.
+    """
     failures: list[BatchItemFailure] = []
     # FIFO records without a MessageGroupId (never sent by SQS) share the group None.
     failed_groups: set[str | None] = set()
@@ -161,6 +162,22 @@ def process_sqs_batch(event: Mapping[str, Any], handle_record: RecordHandler) ->
             if fifo:
                 failed_groups.add(record.message_group_id)
     return {"batchItemFailures": failures}
+
+
+def process_sqs_batch(event: Mapping[str, Any], handle_record: RecordHandler) -> BatchResponse:
+    """Call ``handle_record`` for each record in order; return the failed ones.
+
+    A record whose handler raises any Exception fails only itself and is logged with its
+    messageId, exception type and traceback, never its body (so keep bodies out of your own
+    exception messages too). In a FIFO batch, once a record of a message
+    group fails, the group's remaining records are reported failed without being processed,
+    so the group is retried in order; other groups carry on. An empty batch, or an event
+    without ``Records``, returns no failures.
+
+    Raises MissingMessageIdError, before any record is processed, if a record has no
+    messageId (see ``sqs_records``).
+    """
+    return process_records(sqs_records(event), handle_record)
 
 
 def batch_handler(handle_record: RecordHandler) -> LambdaHandler:

@@ -1,1 +1,38 @@
-"""Idempotency for Lambda handlers, batched for SQS."""
+"""Idempotency for Lambda handlers, batched for SQS: each record's effects happen once.
+
+- ``idempotent_batch_handler(handle_record, key=...)``: an SQS batch handler (partial batch
+  responses) whose records are locked together and completed in batched writes.
+- ``@idempotent(key=...)``: one event per invocation (EventBridge, API, direct invoke).
+- ``DynamoDBStore``: the table (``IDEMPOTENCY_TABLE_NAME``), expiry window
+  (``IDEMPOTENCY_EXPIRES_AFTER_SECONDS``, default one hour) and client they share.
+"""
+
+from serverless_patterns.runtime.idempotency.decorator import idempotent
+from serverless_patterns.runtime.idempotency.errors import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyError,
+    IdempotencyKeyError,
+    IdempotencyPersistenceError,
+    IdempotencyResultError,
+    IdempotencyValidationError,
+)
+from serverless_patterns.runtime.idempotency.keys import data_hash, idempotency_key
+from serverless_patterns.runtime.idempotency.session import IdempotentBatch, Keyed
+from serverless_patterns.runtime.idempotency.sqs_batch import idempotent_batch_handler
+from serverless_patterns.runtime.idempotency.store import DynamoDBStore
+
+__all__ = [
+    "DynamoDBStore",
+    "IdempotencyAlreadyInProgressError",
+    "IdempotencyError",
+    "IdempotencyKeyError",
+    "IdempotencyPersistenceError",
+    "IdempotencyResultError",
+    "IdempotencyValidationError",
+    "IdempotentBatch",
+    "Keyed",
+    "data_hash",
+    "idempotency_key",
+    "idempotent",
+    "idempotent_batch_handler",
+]

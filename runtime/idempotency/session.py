@@ -1,0 +1,226 @@
+"""One batch under idempotency: locks taken together up front, completions written together.
+
+``IdempotentBatch`` is the state machine behind the SQS batch handler and the single-event
+decorator. Per record: a new key is locked (IN_PROGRESS) and its work runs; a COMPLETED
+duplicate returns the stored result without running; an IN_PROGRESS duplicate, a key that
+cannot be read, a payload that differs from the one stored and a DynamoDB error each fail that
+record only, without running its work. Work that raises releases its lock. Completions and
+releases are written when the batch closes, or earlier when the invocation's remaining time
+might not cover another record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from types import TracebackType
+from typing import Any, TypeVar
+
+from serverless_patterns.runtime.idempotency.errors import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyError,
+    IdempotencyResultError,
+    IdempotencyValidationError,
+)
+from serverless_patterns.runtime.idempotency.store import (
+    Completion,
+    DynamoDBStore,
+    Lock,
+    LockState,
+)
+
+__all__ = ["IdempotentBatch", "Keyed", "remaining_time_of"]
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+#: DynamoDB's item size limit.
+_ITEM_LIMIT_BYTES = 400 * 1024
+#: Room kept for the item's other attributes (status, expiry, validation hash, names).
+_ITEM_OVERHEAD_BYTES = 256
+#: Without a Lambda context, a lock is held at most as long as Lambda's longest timeout.
+_DEFAULT_IN_PROGRESS_MS = 900_000
+#: Pending completions are flushed before a record when less time than this (plus twice the
+#: longest record so far) remains.
+_FLUSH_MARGIN_MS = 1_000
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A record's idempotency key and payload hash, or why its key could not be read."""
+
+    key: str | None
+    validation: str | None = None
+    error: IdempotencyError | None = None
+
+
+class _State(Enum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass
+class _Entry:
+    keyed: Keyed
+    first: int  # index of the first record of the batch with the same key
+    lock: Lock | None = None
+    state: _State = _State.PENDING
+    result: Any = None
+
+
+def remaining_time_of(context: Any) -> Callable[[], int] | None:
+    """``context.get_remaining_time_in_millis`` of a Lambda context; None without one."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining if callable(remaining) else None
+
+
+class IdempotentBatch:
+    """Idempotency for the records of one batch; use as a context manager.
+
+    :param store: where records are kept.
+    :param records: each record's ``Keyed``, in batch order.
+    :param remaining_ms: the invocation's remaining time; locks expire when it runs out, so
+        an attempt killed by its timeout can be retried. Default: - 15 minutes from now.
+    """
+
+    def __init__(
+        self,
+        store: DynamoDBStore,
+        records: Sequence[Keyed],
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self._store = store
+        self._remaining_ms = remaining_ms
+        first_by_key: dict[str, int] = {}
+        self._entries = [
+            _Entry(keyed, first_by_key.setdefault(keyed.key, index) if keyed.key else index)
+            for index, keyed in enumerate(records)
+        ]
+        self._completions: list[Completion] = []
+        self._releases: list[str] = []
+        self._longest_record_ms = 0.0
+
+    def __enter__(self) -> IdempotentBatch:
+        owners = [
+            entry
+            for index, entry in enumerate(self._entries)
+            if entry.keyed.key is not None and entry.first == index
+        ]
+        remaining = self._remaining_ms() if self._remaining_ms else _DEFAULT_IN_PROGRESS_MS
+        deadline_ms = int(self._store.clock() * 1000) + remaining
+        locks = self._store.acquire(
+            [(entry.keyed.key, entry.keyed.validation) for entry in owners],  # type: ignore[misc]
+            deadline_ms,
+        )
+        for entry, lock in zip(owners, locks, strict=True):
+            entry.lock = lock
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for entry in self._entries:
+            locked = entry.lock is not None and entry.lock.state is LockState.ACQUIRED
+            if locked and entry.state is _State.PENDING:  # never run (a FIFO group stopped)
+                self._release(entry)
+        self._flush()
+
+    def run(self, index: int, work: Callable[[], R]) -> R:
+        """Runs the work of record ``index`` once across duplicates; returns its result.
+
+        A completed duplicate returns the stored result (as JSON decodes it) instead.
+        Raises the record's IdempotencyError, or what the work raised.
+        """
+        entry = self._entries[index]
+        if entry.keyed.error is not None:
+            raise entry.keyed.error
+        if entry.first != index:
+            return self._follow(entry, self._entries[entry.first])
+        lock = entry.lock
+        assert lock is not None, "run() outside a `with IdempotentBatch(...)` block"
+        if lock.state is LockState.COMPLETED:
+            entry.state, entry.result = _State.DONE, lock.result
+            return lock.result  # type: ignore[no-any-return]
+        if lock.state is LockState.REFUSED:
+            entry.state = _State.FAILED
+            assert lock.error is not None
+            raise lock.error
+        if entry.state is not _State.PENDING:
+            raise RuntimeError(f"record {index} of the batch was already run")
+        self._flush_if_time_is_short()
+        started = time.monotonic()
+        try:
+            result = work()
+            result_json = self._storable(result, entry.keyed.key)
+        except BaseException:
+            self._release(entry)
+            raise
+        finally:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            self._longest_record_ms = max(self._longest_record_ms, elapsed_ms)
+        entry.state, entry.result = _State.DONE, result
+        assert entry.keyed.key is not None
+        self._completions.append(Completion(entry.keyed.key, result_json, entry.keyed.validation))
+        return result
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _follow(self, entry: _Entry, first: _Entry) -> Any:
+        """A record whose key appeared earlier in the batch shares that record's outcome."""
+        if entry.keyed.validation != first.keyed.validation:
+            entry.state = _State.FAILED
+            raise IdempotencyValidationError(
+                "a record with this idempotency key but a different payload came earlier in "
+                "the batch"
+            )
+        if first.state is _State.DONE:
+            entry.state, entry.result = _State.DONE, first.result
+            return first.result
+        entry.state = _State.FAILED
+        raise IdempotencyAlreadyInProgressError(
+            "a record with the same idempotency key earlier in this batch did not complete; "
+            "this one will be retried"
+        )
+
+    def _release(self, entry: _Entry) -> None:
+        entry.state = _State.FAILED
+        assert entry.keyed.key is not None
+        self._releases.append(entry.keyed.key)
+
+    @staticmethod
+    def _storable(result: Any, key: str | None) -> str:
+        try:
+            text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise IdempotencyResultError(
+                f"the result cannot be stored as JSON ({type(exc).__name__}: {exc}); return "
+                "JSON-serializable data"
+            ) from None
+        size = len(text.encode()) + len(key or "") + _ITEM_OVERHEAD_BYTES
+        if size > _ITEM_LIMIT_BYTES:
+            raise IdempotencyResultError(
+                f"the result is {size} bytes with its record, above DynamoDB's item limit of "
+                f"{_ITEM_LIMIT_BYTES} bytes; return something smaller (for example an id)"
+            )
+        return text
+
+    def _flush_if_time_is_short(self) -> None:
+        if not self._remaining_ms or not (self._completions or self._releases):
+            return
+        if self._remaining_ms() < 2 * self._longest_record_ms + _FLUSH_MARGIN_MS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._completions or self._releases:
+            completions, releases = self._completions, self._releases
+            self._completions, self._releases = [], []
+            self._store.write(completions, releases)
