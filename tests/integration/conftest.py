@@ -58,3 +58,17 @@ def aws_client(moto_endpoint: str) -> Callable[[str], Any]:
         return boto3.client(service, endpoint_url=moto_endpoint, region_name=AWS_REGION)
 
     return make
+
+
+@pytest.fixture
+def dynamodb(aws_client: Callable[[str], Any]) -> Any:
+    """A DynamoDB client bound to the moto server."""
+    return aws_client("dynamodb")
+
+
+@pytest.fixture
+def idempotency_table(dynamodb: Any) -> str:
+    """A new, empty idempotency table (the schema IdempotencyTable synthesizes); its name."""
+    from tests.integration.dynamodb_tables import create_idempotency_table
+
+    return create_idempotency_table(dynamodb)
