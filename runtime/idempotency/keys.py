@@ -36,7 +36,11 @@ def jmespath_selector(expression: str) -> Selector:
     import jmespath
 
     compiled = jmespath.compile(expression)
-    return compiled.search
+
+    def search(data: Any) -> Any:
+        return compiled.search(data)
+
+    return search
 
 
 def as_selector(selector: str | Selector | None) -> Selector | None:

@@ -144,7 +144,7 @@ class IdempotentBatch:
         if entry.keyed.error is not None:
             raise entry.keyed.error
         if entry.first != index:
-            return self._follow(entry, self._entries[entry.first])
+            return self._follow(entry, self._entries[entry.first])  # type: ignore[no-any-return]
         lock = entry.lock
         assert lock is not None, "run() outside a `with IdempotentBatch(...)` block"
         if lock.state is LockState.COMPLETED:

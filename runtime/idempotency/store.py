@@ -268,9 +268,8 @@ class DynamoDBStore:
             if attempt:
                 time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
             try:
-                response = self.client.batch_write_item(
-                    RequestItems={self.table_name: [request for _, request in pending]}
-                )
+                requests: Any = [request for _, request in pending]
+                response = self.client.batch_write_item(RequestItems={self.table_name: requests})
             except (ClientError, BotoCoreError) as exc:
                 logger.warning(
                     "BatchWriteItem of idempotency records failed (attempt %d): %s",
