@@ -1,0 +1,524 @@
+"""Every state transition of the idempotency runtime, against DynamoDB on the moto server.
+
+Time is injected through ``DynamoDBStore(clock=...)`` so expiry is tested without sleeping;
+the records themselves are read back from the table over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from serverless_patterns.runtime.batch import SqsRecord
+from serverless_patterns.runtime.idempotency import (
+    DynamoDBStore,
+    IdempotencyAlreadyInProgressError,
+    IdempotencyResultError,
+    IdempotencyValidationError,
+    idempotency_key,
+    idempotent,
+    idempotent_batch_handler,
+    schema,
+)
+from tests.runtime.sqs_events import FIFO_QUEUE_ARN, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+NAMESPACE = "test"
+T0 = 1_800_000_000.0  # a fixed "now", in epoch seconds
+
+
+@dataclass
+class Clock:
+    """A settable clock for DynamoDBStore."""
+
+    now: float = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Context:
+    """The part of a Lambda context the runtime reads."""
+
+    remaining_ms: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Work:
+    """A record handler that counts runs per payment id, fails or returns chosen results."""
+
+    runs: Counter[str] = field(default_factory=Counter)
+    fail: set[str] = field(default_factory=set)
+    results: dict[str, Any] = field(default_factory=dict)
+    during: Callable[[], None] | None = None
+
+    def __call__(self, record: SqsRecord) -> Any:
+        payment_id = record.json()["payment_id"]
+        self.runs[payment_id] += 1
+        if self.during is not None:
+            self.during()
+        if payment_id in self.fail:
+            raise RuntimeError(f"downstream refused {payment_id}")
+        return self.results.get(payment_id, {"receipt": payment_id})
+
+
+def payment(payment_id: str, amount: int = 100, message_id: str | None = None) -> dict[str, Any]:
+    body = json.dumps({"payment_id": payment_id, "amount_cents": amount, "currency": "EUR"})
+    return sqs_record(body, message_id=message_id or f"msg-{payment_id}-{amount}")
+
+
+def failed_ids(response: Any) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+class Table:
+    """Reads idempotency records back, by payment id."""
+
+    def __init__(self, dynamodb: DynamoDBClient, name: str) -> None:
+        self.dynamodb = dynamodb
+        self.name = name
+
+    def item(self, payment_id: str) -> dict[str, Any] | None:
+        key = idempotency_key(NAMESPACE, payment_id)
+        response = self.dynamodb.get_item(
+            TableName=self.name, Key={"id": {"S": key}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return {name: next(iter(value.values())) for name, value in item.items()}
+
+    def status(self, payment_id: str) -> str | None:
+        item = self.item(payment_id)
+        return None if item is None else str(item["status"])
+
+    def count(self) -> int:
+        return self.dynamodb.scan(TableName=self.name, Select="COUNT")["Count"]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(idempotency_table: str, clock: Clock) -> DynamoDBStore:
+    return DynamoDBStore(idempotency_table, clock=clock)
+
+
+@pytest.fixture
+def table(dynamodb: DynamoDBClient, idempotency_table: str) -> Table:
+    return Table(dynamodb, idempotency_table)
+
+
+def handler_for(
+    work: Work, store: DynamoDBStore, *, validate: bool = False
+) -> Callable[[Any, Any], Any]:
+    return idempotent_batch_handler(
+        work,
+        key="payment_id",
+        payload_validation="[amount_cents, currency]" if validate else None,
+        store=store,
+        namespace=NAMESPACE,
+    )
+
+
+# --- new key, completed duplicate --------------------------------------------------------------
+
+
+def test_new_record_runs_and_is_stored_completed_with_its_result(
+    store: DynamoDBStore, table: Table
+) -> None:
+    work = Work(results={"p1": {"receipt": "r-1", "amount": 100}})
+
+    response = handler_for(work, store)(sqs_event([payment("p1")]), Context())
+
+    assert failed_ids(response) == []
+    assert work.runs == Counter({"p1": 1})
+    item = table.item("p1")
+    assert item is not None
+    assert item["status"] == "COMPLETED"
+    assert json.loads(item["data"]) == {"receipt": "r-1", "amount": 100}
+    assert int(item["expiration"]) == int(T0) + schema.DEFAULT_EXPIRES_AFTER_SECONDS
+    assert schema.IN_PROGRESS_EXPIRY_ATTRIBUTE not in item
+
+
+def test_completed_duplicate_is_skipped(store: DynamoDBStore, table: Table) -> None:
+    work = Work()
+    handler = handler_for(work, store)
+    handler(sqs_event([payment("p1"), payment("p2")]), Context())
+
+    response = handler(
+        sqs_event([payment("p1", message_id="again-1"), payment("p2", message_id="again-2")]),
+        Context(),
+    )
+
+    assert failed_ids(response) == []
+    assert work.runs == Counter({"p1": 1, "p2": 1})
+    assert table.count() == 2
+
+
+def test_completed_duplicate_returns_the_stored_result(store: DynamoDBStore) -> None:
+    runs: list[str] = []
+
+    @idempotent(key="order_id", store=store, namespace=NAMESPACE)
+    def ship(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        runs.append(event["order_id"])
+        return {"shipment": f"s-{event['order_id']}", "items": [1, 2]}
+
+    first = ship({"order_id": "o1", "note": "first"}, Context())
+    second = ship({"order_id": "o1", "note": "redelivered"}, Context())
+
+    assert first == second == {"shipment": "s-o1", "items": [1, 2]}
+    assert runs == ["o1"]
+
+
+def test_expired_completed_record_is_processed_again(
+    store: DynamoDBStore, clock: Clock, table: Table
+) -> None:
+    work = Work()
+    handler = handler_for(work, store)
+    handler(sqs_event([payment("p1")]), Context())
+
+    # TTL deletion is lazy: the item is still there, but past its expiration.
+    clock.now = T0 + schema.DEFAULT_EXPIRES_AFTER_SECONDS + 1
+    assert table.status("p1") == "COMPLETED"
+    response = handler(sqs_event([payment("p1", message_id="later")]), Context())
+
+    assert failed_ids(response) == []
+    assert work.runs == Counter({"p1": 2})
+
+
+def test_expiry_window_comes_from_the_environment(
+    idempotency_table: str, clock: Clock, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(schema.TABLE_NAME_ENV, idempotency_table)
+    monkeypatch.setenv(schema.EXPIRES_AFTER_ENV, "120")
+    store = DynamoDBStore(clock=clock)
+
+    handler_for(Work(), store)(sqs_event([payment("p1")]), Context())
+
+    item = table.item("p1")
+    assert item is not None
+    assert int(item["expiration"]) == int(T0) + 120
+    assert store.table_name == idempotency_table
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_a_bad_expiry_window_in_the_environment_is_rejected(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(schema.EXPIRES_AFTER_ENV, value)
+    with pytest.raises(ValueError, match=f"{schema.EXPIRES_AFTER_ENV}.*{value!r}"):
+        DynamoDBStore("any-table")
+
+
+def test_a_store_without_a_table_name_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(schema.TABLE_NAME_ENV, raising=False)
+    with pytest.raises(ValueError, match=schema.TABLE_NAME_ENV):
+        DynamoDBStore()
+
+
+# --- in progress --------------------------------------------------------------------------------
+
+
+def test_lock_expiry_is_bound_to_the_remaining_time(store: DynamoDBStore, table: Table) -> None:
+    seen: dict[str, Any] = {}
+    work = Work(during=lambda: seen.update(table.item("p1") or {}))
+
+    handler_for(work, store)(sqs_event([payment("p1")]), Context(remaining_ms=7_500))
+
+    assert seen["status"] == "INPROGRESS"
+    assert int(seen["in_progress_expiration"]) == int(T0 * 1000) + 7_500
+
+
+def test_in_progress_duplicate_fails_without_running(store: DynamoDBStore, table: Table) -> None:
+    outer = Work()
+    inner = Work()
+    inner_handler = handler_for(inner, store)
+    responses: list[Any] = []
+    # While p1's first delivery runs, a second delivery arrives at another worker.
+    outer.during = lambda: responses.append(
+        inner_handler(sqs_event([payment("p1", message_id="dup")]), Context())
+    )
+
+    first = handler_for(outer, store)(sqs_event([payment("p1")]), Context())
+
+    assert failed_ids(first) == []
+    assert failed_ids(responses[0]) == ["dup"]
+    assert inner.runs == Counter()
+    assert outer.runs == Counter({"p1": 1})
+    assert table.status("p1") == "COMPLETED"
+
+
+def test_decorated_handler_raises_on_an_in_progress_duplicate(store: DynamoDBStore) -> None:
+    errors: list[BaseException] = []
+
+    @idempotent(key="order_id", store=store, namespace=NAMESPACE)
+    def ship(event: dict[str, Any], context: Any) -> str:
+        if event.get("reenter"):
+            try:
+                ship({"order_id": event["order_id"]}, context)
+            except IdempotencyAlreadyInProgressError as exc:
+                errors.append(exc)
+        return "shipped"
+
+    assert ship({"order_id": "o1", "reenter": True}, Context()) == "shipped"
+    assert len(errors) == 1
+
+
+def test_lock_of_an_attempt_that_ran_out_of_time_is_taken_over(
+    idempotency_table: str, clock: Clock, table: Table
+) -> None:
+    # An attempt killed by its timeout leaves just its lock: INPROGRESS until its deadline.
+    dead_store = DynamoDBStore(idempotency_table, clock=clock)
+    dead_store.acquire([(idempotency_key(NAMESPACE, "p1"), None)], int(T0 * 1000) + 2_000)
+    assert table.status("p1") == "INPROGRESS"
+    work = Work()
+    handler = handler_for(work, DynamoDBStore(idempotency_table, clock=clock))
+
+    clock.now = T0 + 1  # the dead attempt's deadline has not passed
+    assert failed_ids(handler(sqs_event([payment("p1")]), Context())) == ["msg-p1-100"]
+    assert work.runs == Counter()
+
+    clock.now = T0 + 2.5  # past it
+    assert failed_ids(handler(sqs_event([payment("p1")]), Context())) == []
+    assert work.runs == Counter({"p1": 1})
+    assert table.status("p1") == "COMPLETED"
+
+
+# --- failures release the lock ------------------------------------------------------------------
+
+
+def test_exception_releases_the_lock_and_fails_only_that_record(
+    store: DynamoDBStore, table: Table
+) -> None:
+    work = Work(fail={"p2"})
+    handler = handler_for(work, store)
+
+    response = handler(sqs_event([payment("p1"), payment("p2"), payment("p3")]), Context())
+
+    assert failed_ids(response) == ["msg-p2-100"]
+    assert table.status("p2") is None
+    assert table.status("p1") == table.status("p3") == "COMPLETED"
+
+    work.fail.clear()
+    retry = handler(sqs_event([payment("p1"), payment("p2"), payment("p3")]), Context())
+    assert failed_ids(retry) == []
+    assert work.runs == Counter({"p1": 1, "p2": 2, "p3": 1})
+
+
+def test_decorated_handler_releases_the_lock_and_reraises(store: DynamoDBStore) -> None:
+    attempts: list[int] = []
+
+    @idempotent(key="order_id", store=store, namespace=NAMESPACE)
+    def ship(event: dict[str, Any], context: Any) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("carrier API down")
+        return "shipped"
+
+    with pytest.raises(ConnectionError):
+        ship({"order_id": "o1"}, Context())
+    assert ship({"order_id": "o1"}, Context()) == "shipped"
+    assert ship({"order_id": "o1"}, Context()) == "shipped"
+    assert len(attempts) == 2
+
+
+# --- payload validation -------------------------------------------------------------------------
+
+
+def test_same_key_with_a_different_payload_fails_with_a_validation_error(
+    store: DynamoDBStore, table: Table, caplog: pytest.LogCaptureFixture
+) -> None:
+    work = Work()
+    handler = handler_for(work, store, validate=True)
+    handler(sqs_event([payment("p1", amount=100)]), Context())
+    stored = table.item("p1")
+
+    with caplog.at_level(logging.ERROR):
+        response = handler(sqs_event([payment("p1", amount=999)]), Context())
+
+    assert failed_ids(response) == ["msg-p1-999"]
+    assert work.runs == Counter({"p1": 1})
+    assert table.item("p1") == stored
+    assert "IdempotencyValidationError" in caplog.text
+    # The same payload again is an ordinary duplicate.
+    assert failed_ids(handler(sqs_event([payment("p1", amount=100)]), Context())) == []
+
+
+def test_decorated_handler_validation_error(store: DynamoDBStore) -> None:
+    @idempotent(key="order_id", payload_validation="total", store=store, namespace=NAMESPACE)
+    def charge(event: dict[str, Any], context: Any) -> str:
+        return "charged"
+
+    charge({"order_id": "o1", "total": 10}, Context())
+    with pytest.raises(IdempotencyValidationError):
+        charge({"order_id": "o1", "total": 11}, Context())
+
+
+# --- results that cannot be stored --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        ("x" * (400 * 1024), "above DynamoDB's item limit"),
+        ({"when": object()}, "cannot be stored as JSON"),
+    ],
+    ids=["too-large", "not-json"],
+)
+def test_result_that_cannot_be_stored_fails_the_record_and_releases_the_lock(
+    store: DynamoDBStore, table: Table, result: Any, message: str
+) -> None:
+    work = Work(results={"p1": result})
+
+    @idempotent(key="payment_id", store=store, namespace=NAMESPACE)
+    def direct(event: dict[str, Any], context: Any) -> Any:
+        return result
+
+    with pytest.raises(IdempotencyResultError, match=message):
+        direct({"payment_id": "p1"}, Context())
+    response = handler_for(work, store)(sqs_event([payment("p1"), payment("p2")]), Context())
+
+    assert failed_ids(response) == ["msg-p1-100"]
+    assert table.status("p1") is None
+    assert table.status("p2") == "COMPLETED"
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def test_record_without_a_key_or_with_a_malformed_body_fails_alone(
+    store: DynamoDBStore, table: Table, caplog: pytest.LogCaptureFixture
+) -> None:
+    work = Work()
+    no_key = sqs_record(json.dumps({"amount_cents": 5}), message_id="no-key")
+    malformed = sqs_record('{"payment_id": "p9"', message_id="malformed")
+
+    with caplog.at_level(logging.ERROR):
+        response = handler_for(work, store)(
+            sqs_event([payment("p1"), no_key, malformed]), Context()
+        )
+
+    assert failed_ids(response) == ["no-key", "malformed"]
+    assert work.runs == Counter({"p1": 1})
+    assert table.count() == 1
+    assert "IdempotencyKeyError" in caplog.text
+    assert "p9" not in caplog.text, "the body must not be logged"
+
+
+def test_handlers_sharing_a_table_do_not_collide(idempotency_table: str, clock: Clock) -> None:
+    store = DynamoDBStore(idempotency_table, clock=clock)
+    payments, refunds = Work(), Work()
+    event = sqs_event([payment("p1")])
+
+    idempotent_batch_handler(payments, key="payment_id", store=store, namespace="payments")(
+        event, Context()
+    )
+    idempotent_batch_handler(refunds, key="payment_id", store=store, namespace="refunds")(
+        event, Context()
+    )
+
+    assert payments.runs == refunds.runs == Counter({"p1": 1})
+
+
+# --- duplicates inside one batch, FIFO ---------------------------------------------------------
+
+
+def test_duplicates_within_a_batch_follow_the_first(store: DynamoDBStore, table: Table) -> None:
+    work = Work(fail={"p2"})
+    event = sqs_event(
+        [
+            payment("p1", message_id="a"),
+            payment("p2", message_id="b"),
+            payment("p1", message_id="c"),
+            payment("p2", message_id="d"),
+        ]
+    )
+
+    response = handler_for(work, store)(event, Context())
+
+    assert failed_ids(response) == ["b", "d"]
+    assert work.runs == Counter({"p1": 1, "p2": 1})
+    assert table.status("p1") == "COMPLETED"
+    assert table.status("p2") is None
+
+
+def test_fifo_group_stop_releases_the_locks_of_unprocessed_records(
+    store: DynamoDBStore, table: Table
+) -> None:
+    def fifo(payment_id: str, group: str) -> dict[str, Any]:
+        body = json.dumps({"payment_id": payment_id, "amount_cents": 1, "currency": "EUR"})
+        return sqs_record(body, message_id=payment_id, group_id=group, queue_arn=FIFO_QUEUE_ARN)
+
+    work = Work(fail={"g1-a"})
+    event = sqs_event([fifo("g1-a", "g1"), fifo("g2-a", "g2"), fifo("g1-b", "g1")])
+
+    response = handler_for(work, store)(event, Context())
+
+    assert failed_ids(response) == ["g1-a", "g1-b"]
+    assert work.runs == Counter({"g1-a": 1, "g2-a": 1})
+    assert table.status("g1-b") is None, "a record never run must not stay locked"
+    work.fail.clear()
+    assert failed_ids(handler_for(work, store)(event, Context())) == []
+    assert work.runs == Counter({"g1-a": 2, "g2-a": 1, "g1-b": 1})
+
+
+# --- DynamoDB requests per batch, and early completion writes ---------------------------------
+
+
+@pytest.fixture
+def requests(store: DynamoDBStore) -> Iterator[Counter[str]]:
+    """DynamoDB operations the store's client sends (retries included)."""
+    sent: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        sent[event_name.rsplit(".", 1)[-1]] += 1
+
+    store.client.meta.events.register("before-send.dynamodb.*", count)
+    yield sent
+    store.client.meta.events.unregister("before-send.dynamodb.*", count)
+
+
+def test_batch_of_ten_costs_ten_lock_puts_and_one_batched_write(
+    store: DynamoDBStore, requests: Counter[str]
+) -> None:
+    handler = handler_for(Work(), store)
+    event = sqs_event([payment(f"p{n}") for n in range(10)])
+
+    handler(event, Context())
+    assert requests == Counter({"PutItem": 10, "BatchWriteItem": 1})
+
+    requests.clear()
+    handler(event, Context())
+    assert requests == Counter({"PutItem": 10})
+
+
+def test_completions_are_written_early_when_time_runs_short(
+    store: DynamoDBStore, table: Table
+) -> None:
+    context = Context(remaining_ms=30_000)
+    seen: list[str | None] = []
+
+    def during() -> None:
+        seen.append(table.status("p1"))
+        context.remaining_ms = 500  # the invocation is about to time out
+
+    handler_for(Work(during=during), store)(sqs_event([payment("p1"), payment("p2")]), context)
+
+    # Before p2 ran, p1's completion was flushed instead of waiting for the end of the batch.
+    assert seen == ["INPROGRESS", "COMPLETED"]
+    assert table.status("p2") == "COMPLETED"
