@@ -1,0 +1,1 @@
+"""EventBridge runtime helpers: a batching publisher and the consumer envelope."""
