@@ -4,8 +4,18 @@
 """
 
 from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._idempotency import IdempotencyOptions
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs.alarm_topic import AlarmTopic
+from serverless_patterns.constructs.idempotency_table import IdempotencyTable
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
 
-__all__ = ["AlarmTopic", "BaselineFunction", "QueueWorker", "QueueWorkerAlarms", "runtime_code"]
+__all__ = [
+    "AlarmTopic",
+    "BaselineFunction",
+    "IdempotencyOptions",
+    "IdempotencyTable",
+    "QueueWorker",
+    "QueueWorkerAlarms",
+    "runtime_code",
+]

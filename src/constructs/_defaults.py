@@ -33,6 +33,10 @@ MAX_BATCHING_WINDOW_SECONDS = 300
 MIN_MAX_CONCURRENCY = 2
 MAX_MAX_CONCURRENCY = 1000
 
+#: Longest idempotency expiry: the longest redelivery path of the AWS sources (14 days of SQS
+#: retention plus 14 in the dead-letter queue before a redrive), rounded up to 30 days.
+MAX_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 30 * 24 * 3600
+
 #: Keys whose values are mappings merged key by key instead of replaced.
 _DEEP_MERGED_KEYS = frozenset({"environment"})
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -16,6 +17,11 @@ from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import threshold_alarm
 from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._idempotency import (
+    IdempotencyOptions,
+    check_idempotency_options,
+    enable_idempotency,
+)
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs._validation import (
@@ -67,7 +73,8 @@ class QueueWorker(Construct):
     is 6x the function timeout plus the batching window; an encrypted, TLS-only dead-letter
     queue kept 14 days, reached after 5 receives; a ``BaselineFunction``; an event source
     mapping that reports batch item failures; and four alarms (DLQ not empty, age of oldest
-    message, function errors, throttles).
+    message, function errors, throttles). With ``idempotency`` it also gives the function an
+    idempotency table (pattern 2): a new ``IdempotencyTable`` or a shared one.
     """
 
     def __init__(
@@ -90,6 +97,7 @@ class QueueWorker(Construct):
         max_batching_window: Duration | None = None,
         max_concurrency: int | None = None,
         filters: Sequence[Mapping[str, Any]] | None = None,
+        idempotency: IdempotencyOptions | None = None,
         alarms: QueueWorkerAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
@@ -122,6 +130,11 @@ class QueueWorker(Construct):
             protects a downstream without reserved concurrency. Default: - no limit.
         :param filters: Lambda event filter patterns; Lambda deletes messages that match none.
             Default: - every message is delivered.
+        :param idempotency: give the function an idempotency table: it may write exactly the
+            item actions of ``serverless_patterns.runtime.idempotency`` on the table, and gets
+            the table name and expiry in its environment (an imported function gets a synth
+            warning to set them itself). Default: - no idempotency table; the handler must be
+            idempotent itself (SQS delivers a message at least once).
         :param alarms: alarm thresholds. Default: - ``QueueWorkerAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
@@ -153,6 +166,8 @@ class QueueWorker(Construct):
             _defaults.MAX_RECEIVE_COUNT if max_receive_count is None else max_receive_count
         )
         self._validate_receive_count(receive_count)
+        if idempotency is not None:
+            check_idempotency_options(self, idempotency)
 
         timeout_seconds = self._function_timeout_seconds(function, function_props, function_timeout)
         required_visibility = _defaults.VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + seconds(
@@ -205,6 +220,12 @@ class QueueWorker(Construct):
                 "The imported function has no known role: grant it sqs:ReceiveMessage, "
                 "DeleteMessage, ChangeMessageVisibility and GetQueueAttributes on the queue.",
             )
+        #: The table of idempotency records; None without ``idempotency``.
+        self.idempotency_table: dynamodb.ITable | None = (
+            enable_idempotency(self, self.function, idempotency)
+            if idempotency is not None
+            else None
+        )
         #: The event source mapping from the queue to the function.
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,

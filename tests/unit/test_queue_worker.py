@@ -283,6 +283,7 @@ def test_every_created_resource_is_an_attribute(stack: Stack) -> None:
     assert isinstance(w.event_source_mapping, lambda_.EventSourceMapping)
     assert len(w.alarms) == 4
     assert w.function.node.path == "Test/Worker/Function"
+    assert w.idempotency_table is None
 
 
 def test_fifo_makes_both_queues_fifo(stack: Stack) -> None:
