@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth lint typecheck test bench clean
+.PHONY: setup synth lint typecheck test bench bench-idempotency clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: lint typecheck
 
 bench: setup
 	python benchmarks/run_all.py
+
+## Our batched idempotency against Powertools' on a moto server, direct and behind a 5 ms proxy.
+bench-idempotency: setup
+	python benchmarks/idempotency_benchmark.py
 
 clean:
 	rm -rf cdk.out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
