@@ -25,4 +25,9 @@ DATA_ATTRIBUTE = "data"
 VALIDATION_ATTRIBUTE = "validation"
 
 #: The DynamoDB item actions the runtime calls; the table grants exactly these.
-ITEM_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+ITEM_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:BatchGetItem",
+)

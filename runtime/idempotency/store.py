@@ -5,6 +5,11 @@ completions and releases in BatchWriteItem calls (25 items each, sent concurrent
 costs about two round trips of latency, and each record two write requests, as many as a
 sequential PutItem + UpdateItem would spend. A conditional put that finds an existing record
 returns it (``ReturnValuesOnConditionCheckFailure``), so a duplicate costs one request.
+
+When most keys of the recent batches were duplicates (a redelivery storm, a replay), the store
+reads the batch's records first with one consistent BatchGetItem and sends conditional puts
+only for the keys without a current record: a replayed batch then costs one request and no
+write units. New traffic, the usual case, never pays for that read.
 """
 
 from __future__ import annotations
@@ -43,9 +48,12 @@ logger = logging.getLogger(__name__)
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
 
-#: BatchWriteItem takes at most 25 requests.
+#: BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys.
 _BATCH_WRITE_LIMIT = 25
-_WRITE_ATTEMPTS = 5
+_BATCH_GET_LIMIT = 100
+#: Read a batch's records before locking when this share of recent keys were duplicates.
+_READ_FIRST_DUPLICATE_RATE = 0.5
+_ATTEMPTS = 5
 _BACKOFF_BASE_SECONDS = 0.05
 
 #: A new lock, or an expired record (TTL deletes lazily), or an in-progress lock whose
@@ -73,11 +81,12 @@ class LockState(Enum):
 
 @dataclass(frozen=True)
 class Lock:
-    """The outcome of taking the lock of one key."""
+    """The outcome of taking the lock of one key; ``existed`` when a current record was found."""
 
     state: LockState
     result: Any = None
     error: IdempotencyError | None = None
+    existed: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,9 @@ class DynamoDBStore:
     :param client: a DynamoDB client. Default: - one created on first use, with a connection
         pool as large as ``max_concurrency`` and botocore's standard retries.
     :param max_concurrency: requests in flight at once per batch. Default: - 10.
+    :param read_first: read each batch's records (one BatchGetItem) before locking:
+        ``True`` always, ``False`` never. Default: - when at least half the keys of recent
+        batches were duplicates.
     :param clock: seconds since the epoch. Default: - ``time.time``.
     """
 
@@ -121,6 +133,7 @@ class DynamoDBStore:
         expires_after_seconds: int | None = None,
         client: DynamoDBClient | None = None,
         max_concurrency: int = 10,
+        read_first: bool | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         name = table_name or os.environ.get(schema.TABLE_NAME_ENV)
@@ -141,10 +154,13 @@ class DynamoDBStore:
                 f"expires_after_seconds must be at least 1, got {self.expires_after_seconds}"
             )
         self.max_concurrency = max_concurrency
+        self.read_first = read_first
         self.clock = clock
         self._client = client
         self._executor: ThreadPoolExecutor | None = None
         self._setup_lock = threading.Lock()
+        #: Moving average of the share of keys per batch that already had a current record.
+        self._duplicate_rate = 0.0
 
     @property
     def client(self) -> DynamoDBClient:
@@ -180,10 +196,68 @@ class DynamoDBStore:
     ) -> list[Lock]:
         """Takes the lock of each ``(key, validation hash)``, concurrently; one Lock per key.
 
+        Keys must be distinct. When recent batches were mostly duplicates, current records
+        are read first (one BatchGetItem) and only the other keys are locked.
+
         :param in_progress_expiry_ms: epoch milliseconds after which another attempt may take
             over a lock taken now (the invocation's deadline).
         """
         now = self.clock()
+        current: dict[str, dict[str, Any]] = {}
+        read_first = self.read_first
+        if read_first is None:
+            read_first = self._duplicate_rate >= _READ_FIRST_DUPLICATE_RATE
+        if read_first:
+            current = self._read_current([key for key, _ in keys], now)
+        to_lock = [pair for pair in keys if pair[0] not in current]
+        taken = dict(zip(to_lock, self._lock(to_lock, now, in_progress_expiry_ms), strict=True))
+        locks = [
+            _existing_record(current[key], validation)
+            if key in current
+            else taken[(key, validation)]
+            for key, validation in keys
+        ]
+        if keys:
+            existing = len(current) + sum(lock.existed for lock in taken.values())
+            self._duplicate_rate = (self._duplicate_rate + existing / len(keys)) / 2
+        return locks
+
+    def _read_current(self, keys: Sequence[str], now: float) -> dict[str, dict[str, Any]]:
+        """The records of ``keys`` that a lock attempt would find current (consistent reads).
+
+        Keys that could not be read are left out, so they get a conditional put as usual.
+        """
+        chunks = [
+            keys[start : start + _BATCH_GET_LIMIT]
+            for start in range(0, len(keys), _BATCH_GET_LIMIT)
+        ]
+        items = [item for found in self._map(self._get_chunk, chunks) for item in found]
+        return {item[schema.KEY_ATTRIBUTE]["S"]: item for item in items if _is_current(item, now)}
+
+    def _get_chunk(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        request: Any = {
+            "Keys": [{schema.KEY_ATTRIBUTE: {"S": key}} for key in keys],
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
+            try:
+                response = self.client.batch_get_item(RequestItems={self.table_name: request})
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("BatchGetItem of idempotency records failed: %s", type(exc).__name__)
+                break
+            items.extend(response.get("Responses", {}).get(self.table_name, []))
+            request = response.get("UnprocessedKeys", {}).get(self.table_name)
+            if not request:
+                break
+        return items
+
+    def _lock(
+        self, keys: Sequence[tuple[str, str | None]], now: float, in_progress_expiry_ms: int
+    ) -> list[Lock]:
+        """One conditional PutItem per key, concurrently."""
         expiry = str(int(now) + self.expires_after_seconds)
         values = {
             ":now": {"N": str(int(now))},
@@ -214,10 +288,10 @@ class DynamoDBStore:
                 error = exc.response.get("Error", {})
                 if error.get("Code") == "ConditionalCheckFailedException":
                     existing: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
-                    return _existing_record(key, existing, validation)
-                return _refused(key, exc)
+                    return _existing_record(existing, validation)
+                return _refused(exc)
             except BotoCoreError as exc:
-                return _refused(key, exc)
+                return _refused(exc)
             return Lock(LockState.ACQUIRED)
 
         return self._map(take, keys)
@@ -264,7 +338,7 @@ class DynamoDBStore:
     def _write_chunk(self, chunk: list[tuple[str, dict[str, Any]]]) -> list[str]:
         """Writes up to 25 requests; returns the keys still unwritten after every attempt."""
         pending = chunk
-        for attempt in range(_WRITE_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
             try:
@@ -292,7 +366,7 @@ def _request_key(request: Any) -> str:
     return str(request["DeleteRequest"]["Key"][schema.KEY_ATTRIBUTE]["S"])
 
 
-def _refused(key: str, exc: Exception) -> Lock:
+def _refused(exc: Exception) -> Lock:
     logger.warning("Could not take the idempotency lock: %s", type(exc).__name__)
     error = IdempotencyPersistenceError(
         f"taking the idempotency lock failed with {type(exc).__name__}; the work was not run"
@@ -301,7 +375,20 @@ def _refused(key: str, exc: Exception) -> Lock:
     return Lock(LockState.REFUSED, error=error)
 
 
-def _existing_record(key: str, item: dict[str, Any], validation: str | None) -> Lock:
+def _is_current(item: dict[str, Any], now: float) -> bool:
+    """Whether a lock attempt at ``now`` would fail on this record (``_LOCK_CONDITION``)."""
+    if int(item[schema.EXPIRY_ATTRIBUTE]["N"]) < int(now):
+        return False
+    in_progress_expiry = item.get(schema.IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
+    status = item.get(schema.STATUS_ATTRIBUTE, {}).get("S")
+    return not (
+        status == IN_PROGRESS
+        and in_progress_expiry is not None
+        and int(in_progress_expiry) < int(now * 1000)
+    )
+
+
+def _existing_record(item: dict[str, Any], validation: str | None) -> Lock:
     """The lock is held or completed: a completed duplicate, or a refusal with the reason."""
     stored_validation = item.get(schema.VALIDATION_ATTRIBUTE, {}).get("S")
     if validation is not None and stored_validation is not None and stored_validation != validation:
@@ -311,10 +398,12 @@ def _existing_record(key: str, item: dict[str, Any], validation: str | None) -> 
                 "a record with this idempotency key but a different payload was already "
                 "processed; refusing to treat it as a duplicate"
             ),
+            existed=True,
         )
     status = item.get(schema.STATUS_ATTRIBUTE, {}).get("S")
     if status == COMPLETED and schema.DATA_ATTRIBUTE in item:
-        return Lock(LockState.COMPLETED, result=json.loads(item[schema.DATA_ATTRIBUTE]["S"]))
+        result = json.loads(item[schema.DATA_ATTRIBUTE]["S"])
+        return Lock(LockState.COMPLETED, result=result, existed=True)
     # IN_PROGRESS, or (rarely) a record the condition saw as current while it just expired:
     # either way another attempt is or was at work; fail now and let the retry decide.
     return Lock(
@@ -322,4 +411,5 @@ def _existing_record(key: str, item: dict[str, Any], validation: str | None) -> 
         error=IdempotencyAlreadyInProgressError(
             "another attempt holds the idempotency lock of this record; it will be retried"
         ),
+        existed=True,
     )

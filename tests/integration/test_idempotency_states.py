@@ -113,9 +113,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def store(idempotency_table: str, clock: Clock) -> DynamoDBStore:
-    return DynamoDBStore(idempotency_table, clock=clock)
+@pytest.fixture(params=[None, True], ids=["adaptive", "read-first"])
+def store(idempotency_table: str, clock: Clock, request: pytest.FixtureRequest) -> DynamoDBStore:
+    """Every transition holds whether locks are tried first or records are read first."""
+    return DynamoDBStore(idempotency_table, clock=clock, read_first=request.param)
 
 
 @pytest.fixture
@@ -493,6 +494,7 @@ def requests(store: DynamoDBStore) -> Iterator[Counter[str]]:
     store.client.meta.events.unregister("before-send.dynamodb.*", count)
 
 
+@pytest.mark.parametrize("store", [None], indirect=True, ids=["adaptive"])
 def test_batch_of_ten_costs_ten_lock_puts_and_one_batched_write(
     store: DynamoDBStore, requests: Counter[str]
 ) -> None:
@@ -505,6 +507,33 @@ def test_batch_of_ten_costs_ten_lock_puts_and_one_batched_write(
     requests.clear()
     handler(event, Context())
     assert requests == Counter({"PutItem": 10})
+
+
+@pytest.mark.parametrize("store", [None], indirect=True, ids=["adaptive"])
+def test_after_a_batch_of_duplicates_the_store_reads_first(
+    store: DynamoDBStore, requests: Counter[str]
+) -> None:
+    work = Work()
+    handler = handler_for(work, store)
+    old = [payment(f"p{n}") for n in range(10)]
+    handler(sqs_event(old), Context())
+    handler(sqs_event(old), Context())  # every key a duplicate: the store adapts
+
+    requests.clear()
+    handler(sqs_event(old), Context())
+    assert requests == Counter({"BatchGetItem": 1}), "a replayed batch costs one read"
+
+    requests.clear()
+    mixed = old[:5] + [payment(f"new{n}") for n in range(5)]
+    assert failed_ids(handler(sqs_event(mixed), Context())) == []
+    assert requests == Counter({"BatchGetItem": 1, "PutItem": 5, "BatchWriteItem": 1})
+    assert sum(work.runs.values()) == 15
+
+    for round_ in range(3):  # new traffic again: back to locking first, no reads
+        handler(sqs_event([payment(f"fresh{n}-{round_}") for n in range(10)]), Context())
+    requests.clear()
+    handler(sqs_event([payment(f"later{n}") for n in range(10)]), Context())
+    assert requests == Counter({"PutItem": 10, "BatchWriteItem": 1})
 
 
 def test_completions_are_written_early_when_time_runs_short(

@@ -21,7 +21,12 @@ from serverless_patterns.constructs import (
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 HANDLER = "index.handler"
-ITEM_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
+ITEM_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+]
 KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
 TABLE_NAME_ENV = "IDEMPOTENCY_TABLE_NAME"
 EXPIRES_AFTER_ENV = "IDEMPOTENCY_EXPIRES_AFTER_SECONDS"
@@ -371,7 +376,7 @@ def test_an_imported_function_without_role_gets_a_grant_warning(stack: Stack) ->
         "/Test/Worker",
         Match.string_like_regexp(
             r"no known role: grant it dynamodb:PutItem, dynamodb:DeleteItem, "
-            r"dynamodb:BatchWriteItem on the idempotency table"
+            r"dynamodb:BatchWriteItem, dynamodb:BatchGetItem on the idempotency table"
         ),
     )
 
