@@ -74,6 +74,26 @@ def received_events(sqs: SQSClient, queue_url: str) -> list[EventEnvelope]:
     return [EventEnvelope.from_event(json.loads(m["Body"])) for m in receive_all(sqs, queue_url)]
 
 
+def drain_events(sqs: SQSClient, queue_url: str) -> list[EventEnvelope]:
+    """Receives and deletes every message of a queue; the events, in the order received.
+
+    A message received twice (made visible again, or sent twice) appears twice.
+    """
+    events: list[EventEnvelope] = []
+    while messages := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=0
+    ).get("Messages", []):
+        events.extend(EventEnvelope.from_event(json.loads(m["Body"])) for m in messages)
+        result = sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
+        )
+        assert not result.get("Failed"), result.get("Failed")
+    return events
+
+
 def ids_of(envelopes: Sequence[EventEnvelope]) -> list[str]:
     """The event ids, in order."""
     return [envelope.id for envelope in envelopes]
