@@ -118,14 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
         decision = self.proxy.plan(entries)
         if isinstance(decision, CallError):
             self.proxy._record(SeenCall(entries, [decision.code] * len(entries), decision))
-            payload = json.dumps({"__type": decision.code, "message": decision.message})
+            error = json.dumps({"__type": decision.code, "message": decision.message})
             self._reply(
                 decision.status,
                 [
                     ("Content-Type", "application/x-amz-json-1.1"),
                     ("x-amzn-RequestId", str(uuid.uuid4())),
                 ],
-                payload.encode(),
+                error.encode(),
             )
             return
         codes = list(decision)
