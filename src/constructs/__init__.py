@@ -3,19 +3,49 @@
 ``from serverless_patterns.constructs import QueueWorker``
 """
 
+from serverless_patterns.constructs._event_targets import (
+    BufferedTarget,
+    EventBusTarget,
+    LambdaTarget,
+    QueueTarget,
+    StateMachineTarget,
+    TargetSpec,
+    TopicTarget,
+)
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import IdempotencyOptions
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs.alarm_topic import AlarmTopic
+from serverless_patterns.constructs.event_bus_fan_out import (
+    EventBusFanOut,
+    EventBusFanOutAlarms,
+    EventPatternSpec,
+    FanOutRule,
+    FanOutRuleOptions,
+    FanOutTarget,
+)
 from serverless_patterns.constructs.idempotency_table import IdempotencyTable
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
 
 __all__ = [
     "AlarmTopic",
     "BaselineFunction",
+    "BufferedTarget",
+    "EventBusFanOut",
+    "EventBusFanOutAlarms",
+    "EventBusTarget",
+    "EventPatternSpec",
+    "FanOutRule",
+    "FanOutRuleOptions",
+    "FanOutTarget",
     "IdempotencyOptions",
     "IdempotencyTable",
+    "LambdaTarget",
+    "QueueTarget",
     "QueueWorker",
     "QueueWorkerAlarms",
+    "StateMachineTarget",
+    "TargetSpec",
+    "TopicTarget",
     "runtime_code",
 ]

@@ -37,6 +37,21 @@ MAX_MAX_CONCURRENCY = 1000
 #: retention plus 14 in the dead-letter queue before a redrive), rounded up to 30 days.
 MAX_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 30 * 24 * 3600
 
+#: EventBridge's own retry policy for a rule target (seed and EventBridge documentation): events
+#: are retried for 24 hours and up to 185 times, with exponential backoff and jitter. Stated
+#: explicitly on every target so the template shows it.
+EVENT_RETRY_ATTEMPTS = 185
+EVENT_MAX_EVENT_AGE = Duration.hours(24)
+#: The ranges EventBridge accepts for a target's RetryPolicy.
+MAX_EVENT_RETRY_ATTEMPTS = 185
+MIN_EVENT_AGE_SECONDS = 60
+MAX_EVENT_AGE_SECONDS = 24 * 3600
+#: EventBridge accepts at most 5 targets per rule.
+MAX_TARGETS_PER_RULE = 5
+#: How long an event bus archive keeps events for replay: a month covers finding a consumer bug
+#: and redeploying the fix, at archive storage cost only.
+ARCHIVE_RETENTION = Duration.days(30)
+
 #: Keys whose values are mappings merged key by key instead of replaced.
 _DEEP_MERGED_KEYS = frozenset({"environment"})
 

@@ -27,11 +27,13 @@ def dead_letter_queue(
     *,
     fifo: bool,
     props: Mapping[str, Any] | None = None,
+    dead_letter_of: str = "the source queue",
 ) -> sqs.Queue:
     """Defines a dead-letter queue: SQS-managed encryption, TLS only, 14-day retention.
 
     ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; ``fifo`` and
-    ``enforce_ssl`` are always applied.
+    ``enforce_ssl`` are always applied. ``dead_letter_of`` names what fails over to the queue,
+    in the reason its cdk-nag acknowledgments give.
     """
     merged = _defaults.merge_props(
         {
@@ -52,7 +54,7 @@ def dead_letter_queue(
     acknowledge(
         queue,
         "Serverless-SQSRedrivePolicy",
-        "This queue is itself the dead-letter queue of the source queue.",
+        f"This queue is itself the dead-letter queue of {dead_letter_of}.",
     )
     return queue
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 
 from constructs import Construct
+from serverless_patterns.stacks.event_bus_fan_out_stack import EventBusFanOutStack
 from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsumerStack
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
 
@@ -25,7 +26,19 @@ def build_reference_app(scope: Construct) -> list[Stack]:
             description="Pattern 2: IdempotentConsumer (QueueWorkers sharing a DynamoDB "
             "idempotency table)",
         ),
+        EventBusFanOutStack(
+            scope,
+            f"{STACK_PREFIX}-EventBusFanOut",
+            description="Pattern 3: EventBusFanOut (an event bus fanning out to a buffered "
+            "QueueWorker, a function and a topic, each with its own DLQ)",
+        ),
     ]
 
 
-__all__ = ["STACK_PREFIX", "IdempotentConsumerStack", "QueueWorkerStack", "build_reference_app"]
+__all__ = [
+    "STACK_PREFIX",
+    "EventBusFanOutStack",
+    "IdempotentConsumerStack",
+    "QueueWorkerStack",
+    "build_reference_app",
+]

@@ -14,7 +14,11 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from serverless_patterns.stacks import STACK_PREFIX
 from tests.snapshot.normalize import normalize_template
 
-STACKS = [f"{STACK_PREFIX}-QueueWorker", f"{STACK_PREFIX}-IdempotentConsumer"]
+STACKS = [
+    f"{STACK_PREFIX}-QueueWorker",
+    f"{STACK_PREFIX}-IdempotentConsumer",
+    f"{STACK_PREFIX}-EventBusFanOut",
+]
 
 
 @pytest.fixture
