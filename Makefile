@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth lint typecheck test bench bench-idempotency clean
+.PHONY: setup synth lint typecheck test bench bench-idempotency bench-events clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: setup
 ## Our batched idempotency against Powertools' on a moto server, direct and behind a 5 ms proxy.
 bench-idempotency: setup
 	python benchmarks/idempotency_benchmark.py
+
+## Our EventPublisher against one PutEvents call per event, on moto, direct and behind a 5 ms proxy.
+bench-events: setup
+	python benchmarks/publisher_benchmark.py
 
 clean:
 	rm -rf cdk.out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -29,8 +29,9 @@ Before timings count, correctness is checked: after NEW each table holds exactly
 COMPLETED record per payment id and each work function ran once per record; in REPLAY neither
 work function runs at all. A failure there is printed loudly and exits non-zero.
 
-Two endpoints, one moto server (``ThreadedMotoServer`` in a child process, so that its CPU
-does not share this process's GIL with the clients it serves, as DynamoDB does not):
+Two endpoints, one moto server (``ThreadedMotoServer`` in a child process, ``moto_server.py``,
+so that its CPU does not share this process's GIL with the clients it serves, as DynamoDB does
+not):
 
 * run A: the server directly. Its own CPU per request (about 3 ms here, one request at a time
   under its GIL; werkzeug also closes every connection, so each request is a new TCP
@@ -53,29 +54,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Run as a script, sys.path starts with benchmarks/; the checkout root makes the package-style
-# import below work as it does for mypy.
+# imports below work as they do for mypy.
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.latency_proxy import LatencyProxy
+from benchmarks.moto_server import REGION, MotoServer, dummy_aws_environment, moto_server
+from benchmarks.report import CorrectnessError, machine, plain_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-REGION = "us-east-1"
 BATCH_SIZE = 10
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:bench"
 OURS = "ours"
@@ -84,82 +84,8 @@ POWERTOOLS = "powertools"
 #: Write units per request of the single-item writes (items under 1 KB).
 _SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-#: Starts a ThreadedMotoServer on a free port in a child process, prints the port, and stops
-#: when its stdin closes.
-_MOTO_SERVER = """\
-import logging, sys
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-server.stop()
-"""
-
-
-# --- environment ----------------------------------------------------------------------------
-
-
-def _dummy_aws_environment() -> None:
-    """Dummy credentials and region: nothing here may ever reach AWS."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "NO_PROXY": ",".join(filter(None, ["127.0.0.1", os.environ.get("NO_PROXY")])),
-            "AWS_LAMBDA_FUNCTION_NAME": "idempotency-benchmark",
-            "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
-        }
-    )
-
-
-@dataclass(frozen=True)
-class Server:
-    """The moto server child process: its port on 127.0.0.1 and its process id."""
-
-    port: int
-    pid: int
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time the server process has used (Linux ``/proc``, clock ticks); None elsewhere."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
-
-
-@contextmanager
-def moto_server() -> Iterator[Server]:
-    """A ThreadedMotoServer on 127.0.0.1 in a child process."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _MOTO_SERVER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.strip().isdigit():
-            raise RuntimeError(f"the moto server did not start (printed {line!r})")
-        yield Server(int(line), process.pid)
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# --- DynamoDB -------------------------------------------------------------------------------
 
 
 def dynamodb_client(endpoint: str) -> DynamoDBClient:
@@ -379,10 +305,6 @@ def powertools(endpoint: str, table: str) -> Implementation:
 # --- one run --------------------------------------------------------------------------------
 
 
-class CorrectnessError(Exception):
-    """An implementation (or the harness) did not do what it promises; timings mean nothing."""
-
-
 @dataclass
 class Phase:
     """Per-batch wall times, requests and server CPU of one implementation in one phase."""
@@ -428,7 +350,7 @@ def _run_batches(
     implementations: Sequence[Implementation],
     events: Sequence[Mapping[str, Any]],
     phase: str,
-    server: Server,
+    server: MotoServer,
 ) -> Timings:
     """Every event through every implementation, alternating who goes first per batch.
 
@@ -490,7 +412,7 @@ def _check_replay(impl: Implementation, ran: int) -> None:
 def run(
     name: str,
     description: str,
-    server: Server,
+    server: MotoServer,
     *,
     delay_seconds: float | None,
     repeat: int,
@@ -502,7 +424,7 @@ def run(
     LatencyProxy, so the proxy's count of delayed requests can be checked against the
     requests its client sent.
     """
-    direct = f"http://127.0.0.1:{server.port}"
+    direct = server.endpoint
     admin = dynamodb_client(direct)  # set-up and checks, never through a proxy
     tag = uuid.uuid4().hex[:8]
     factories: list[tuple[str, Callable[[str, str], Implementation]]] = [
@@ -566,22 +488,6 @@ def run(
 
 
 # --- report ---------------------------------------------------------------------------------
-
-
-def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], *, text: int) -> str:
-    """A plain table; the first ``text`` columns are left-aligned, the others right-aligned."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            f"{cell:<{width}}" if index < text else f"{cell:>{width}}"
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join(
-        [title, line(header), "  ".join("-" * width for width in widths)]
-        + [line(row) for row in rows]
-    )
 
 
 @dataclass(frozen=True)
@@ -667,7 +573,7 @@ def run_table(result: RunResult, speed_target: float) -> tuple[str, list[list[st
                     verdict,
                 ]
             )
-    table = _table(
+    table = plain_table(
         f"{result.name}: {result.description}",
         ["phase", "metric", OURS, POWERTOOLS, "powertools/ours", "target", "verdict"],
         rows,
@@ -690,7 +596,7 @@ def operations_table(result: RunResult) -> str:
         ]
         for (phase_name, impl), phase in result.phases.items()
     ]
-    return _table(
+    return plain_table(
         f"{result.name}: DynamoDB requests per record by operation (retried attempts included)",
         ["phase", "implementation", *operations, "requests in all"],
         rows,
@@ -712,8 +618,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 2:
         parser.error("--repeat must be at least 2")
-    _dummy_aws_environment()
-    print(f"{_machine()} at the start\n", flush=True)
+    dummy_aws_environment(
+        AWS_LAMBDA_FUNCTION_NAME="idempotency-benchmark", POWERTOOLS_IDEMPOTENCY_DISABLED="false"
+    )
+    print(f"{machine()} at the start\n", flush=True)
     summary: list[list[str]] = []
     with moto_server() as server:
         runs: list[tuple[str, str, float | None, float]] = [
@@ -752,21 +660,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(note)
             print(flush=True)
     print(
-        _table(
+        plain_table(
             "Targets (from the issue; printed, not asserted)",
             ["run", "metric", "ours vs powertools", "powertools/ours", "target", "verdict"],
             summary,
             text=2,
         )
     )
-    print(f"\n{_machine()} at the end")
+    print(f"\n{machine()} at the end")
     return 0
-
-
-def _machine() -> str:
-    """CPUs and load: other processes on the machine slow the concurrent side more."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} CPUs, 1-minute load average {load:.2f}"
 
 
 if __name__ == "__main__":

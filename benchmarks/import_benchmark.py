@@ -39,6 +39,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# Run as a script, sys.path starts with benchmarks/; the checkout root makes the package-style
+# import below work as it does for mypy.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.report import plain_table
+
 #: One line of ``-X importtime`` output: self and cumulative microseconds, indented name.
 _IMPORTTIME_LINE = re.compile(r"^import time:\s*(\d+) \|\s*(\d+) \| *(\S.*?)\s*$")
 _ANCHOR = "boto3"
@@ -171,22 +177,6 @@ def reference_function_assets() -> list[FunctionAsset]:
     return functions
 
 
-def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], *, text: int) -> str:
-    """A plain table; the first ``text`` columns are left-aligned, the others right-aligned."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            f"{cell:<{width}}" if index < text else f"{cell:>{width}}"
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join(
-        [title, line(header), "  ".join("-" * width for width in widths)]
-        + [line(row) for row in rows]
-    )
-
-
 def import_table(repeat: int) -> str:
     from serverless_patterns.constructs._runtime_asset import stage_runtime
 
@@ -204,7 +194,7 @@ def import_table(repeat: int) -> str:
                 f"{run.module_us / anchor.module_us:.3f}",
             ]
         )
-    return _table(
+    return plain_table(
         f"Cold import, median of {repeat} fresh interpreters (-I -S -B -X importtime), "
         f"from {staged}",
         ["module", "import ms", "process imports ms", f"ratio to {_ANCHOR}"],
@@ -226,7 +216,7 @@ def asset_table() -> str:
                 f"{zipped_size(folder) / 1024:.1f}" if folder else "not a folder asset",
             ]
         )
-    return _table(
+    return plain_table(
         "Function assets of the reference app (folder zipped in memory, deflate; limit 100 KB)",
         ["function", "handler", "files", "zipped KB"],
         rows,

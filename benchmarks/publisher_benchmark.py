@@ -22,8 +22,8 @@ the naive loop, plus the raw figures: wall time per round and PutEvents requests
 (counted from botocore's ``before-send``, so retried attempts would count). Every publish must
 report every event published (``FailedEntryCount`` 0, no failed entry), else the run fails.
 
-Two endpoints, one moto server (``ThreadedMotoServer`` in a child process, so that its CPU does
-not share this process's GIL with the clients):
+Two endpoints, one moto server (``ThreadedMotoServer`` in a child process, ``moto_server.py``,
+so that its CPU does not share this process's GIL with the clients):
 
 * run A: the server directly; its own CPU per request dominates;
 * run B: the same server behind ``LatencyProxy`` (``latency_proxy.py``), one proxy per way,
@@ -39,95 +39,36 @@ Run: ``python benchmarks/publisher_benchmark.py [--repeat N] [--events N] [--del
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Run as a script, sys.path starts with benchmarks/; the checkout root makes the package-style
-# import below work as it does for mypy.
+# imports below work as they do for mypy.
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.latency_proxy import LatencyProxy
+from benchmarks.moto_server import REGION, dummy_aws_environment, moto_server
+from benchmarks.report import CorrectnessError, machine, plain_table
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
     from serverless_patterns.runtime.events.publisher import Event, EventPublisher
 
-REGION = "us-east-1"
 SOURCE = "bench.orders"
 NAIVE = "naive loop"
 SEQUENTIAL = "helper, sequential"
 HELPER = "helper"
 WAYS = (NAIVE, SEQUENTIAL, HELPER)
 HELPER_CONCURRENCY = 8  # EventPublisher's default max_concurrency
-
-#: Starts a ThreadedMotoServer on a free port in a child process, prints the port, and stops
-#: when its stdin closes.
-_MOTO_SERVER = """\
-import logging, sys
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-server.stop()
-"""
-
-
-class CorrectnessError(Exception):
-    """An event was not published: the timings would be meaningless."""
-
-
-def _dummy_aws_environment() -> None:
-    """Dummy credentials and region: nothing here may ever reach AWS."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "EVENT_BUS_NAME"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "NO_PROXY": ",".join(filter(None, ["127.0.0.1", os.environ.get("NO_PROXY")])),
-        }
-    )
-
-
-@contextmanager
-def moto_server() -> Iterator[int]:
-    """A ThreadedMotoServer on 127.0.0.1 in a child process; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _MOTO_SERVER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.strip().isdigit():
-            raise RuntimeError(f"the moto server did not start (printed {line!r})")
-        yield int(line)
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -250,24 +191,6 @@ def run(ways: list[Way], *, events: int, repeat: int) -> None:
             )
 
 
-def _table(
-    title: str, header: Sequence[str], rows: Sequence[Sequence[str]], *, text: int = 1
-) -> str:
-    """A plain table; the first ``text`` columns left-aligned, the others right-aligned."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            f"{cell:<{width}}" if index < text else f"{cell:>{width}}"
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join(
-        [title, line(header), "  ".join("-" * width for width in widths)]
-        + [line(row) for row in rows]
-    )
-
-
 def report(run_name: str, title: str, ways: list[Way]) -> tuple[str, list[list[str]]]:
     naive = next(way for way in ways if way.name == NAIVE)
     rows = []
@@ -287,15 +210,7 @@ def report(run_name: str, title: str, ways: list[Way]) -> tuple[str, list[list[s
         if way is not naive:
             summary.append([run_name, way.name, f"{ratio:.2f}x"])
     header = ["way", "events/s (median)", "vs naive", "seconds per round", "PutEvents/event"]
-    return _table(title, header, rows), summary
-
-
-def _load() -> str:
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return f"{os.cpu_count()} CPUs"
-    return f"{os.cpu_count()} CPUs, 1-minute load average {load:.2f}"
+    return plain_table(title, header, rows), summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,14 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.events < 1:
         parser.error("--repeat and --events must be at least 1")
-    _dummy_aws_environment()
+    dummy_aws_environment(unset=["EVENT_BUS_NAME"])
     summary: list[list[str]] = []
-    print(f"Publisher benchmark ({_load()})\n", flush=True)
-    with moto_server() as port:
-        direct = f"http://127.0.0.1:{port}"
+    print(f"Publisher benchmark ({machine()})\n", flush=True)
+    with moto_server() as server:
+        direct = server.endpoint
         bus = events_client(direct, helper=False).create_event_bus(Name="bench-bus")["EventBusArn"]
         runs = [
-            ("Run A", f"moto server at 127.0.0.1:{port} directly", None),
+            ("Run A", f"moto server at 127.0.0.1:{server.port} directly", None),
             (
                 "Run B",
                 f"the same moto server behind LatencyProxy, +{args.delay_ms:g} ms per request",
@@ -329,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 proxies: dict[str, LatencyProxy] = {}
                 if delay is not None:
                     for way_name in WAYS:
-                        proxy = LatencyProxy("127.0.0.1", port, delay_seconds=delay).start()
+                        proxy = LatencyProxy("127.0.0.1", server.port, delay_seconds=delay).start()
                         stack.callback(proxy.stop)
                         proxies[way_name] = proxy
                 ways = make_ways(direct, proxies, bus)
@@ -346,7 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             summary += rows
             print(table, end="\n\n", flush=True)
-    print(_table("Throughput of the helper / naive loop", ["run", "way", "ratio"], summary, text=2))
+    print(
+        plain_table(
+            "Throughput of the helper / naive loop", ["run", "way", "ratio"], summary, text=2
+        )
+    )
     return 0
 
 

@@ -18,7 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent
-SCRIPTS = ["synth_benchmark.py", "import_benchmark.py", "idempotency_benchmark.py"]
+SCRIPTS = [
+    "synth_benchmark.py",
+    "import_benchmark.py",
+    "idempotency_benchmark.py",
+    "publisher_benchmark.py",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
