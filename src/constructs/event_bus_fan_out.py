@@ -443,20 +443,7 @@ class EventBusFanOut(Construct):
         self.encryption_key = encryption_key
         #: The archive of every event on the bus; None with ``archive=False``.
         self.archive: events.Archive | None = (
-            events.Archive(
-                self,
-                "Archive",
-                source_event_bus=self.event_bus,
-                # An empty prefix matches every source, so every event is archived, including
-                # events from producer accounts (aws-cdk-lib's EventBus.archive example
-                # matches this account's events only).
-                event_pattern=events.EventPattern(source=events.Match.prefix("")),
-                retention=retention,
-                kms_key=encryption_key,
-                description="Every event on the bus, for replay.",
-            )
-            if archive
-            else None
+            self._create_archive(retention, encryption_key) if archive else None
         )
         #: The bus policy letting ``producer_accounts`` put events; None without them.
         self.producer_policy: events.CfnEventBusPolicy | None = (
@@ -512,6 +499,36 @@ class EventBusFanOut(Construct):
         self.rules[rule_id] = rule
         self.alarms.extend(rule.alarms)
         return rule
+
+    def _create_archive(self, retention: Duration, key: kms.IKey | None) -> events.Archive:
+        source = self.event_bus
+        cfn_bus = self.event_bus.node.default_child
+        if key is not None and isinstance(cfn_bus, events.CfnEventBus):
+            # Archive(kms_key=...) conditions the key's policy on the source bus's ARN; as a
+            # GetAtt of the bus, which is encrypted with that key, it would make the key and
+            # the bus depend on each other. Name the bus by the ARN built from its name, as
+            # EventBus does for its own key statement, and depend on the bus explicitly.
+            source = events.EventBus.from_event_bus_arn(
+                self,
+                "ArchiveSource",
+                Stack.of(self).format_arn(
+                    service="events", resource="event-bus", resource_name=cfn_bus.name
+                ),
+            )
+        archive = events.Archive(
+            self,
+            "Archive",
+            source_event_bus=source,
+            # An empty prefix matches every source, so every event is archived, including
+            # events from producer accounts (aws-cdk-lib's EventBus.archive example matches
+            # this account's events only).
+            event_pattern=events.EventPattern(source=events.Match.prefix("")),
+            retention=retention,
+            kms_key=key,
+            description="Every event on the bus, for replay.",
+        )
+        archive.node.add_dependency(self.event_bus)
+        return archive
 
     def _allow_producer_accounts(self, accounts: list[str]) -> events.CfnEventBusPolicy:
         statement = iam.PolicyStatement(
