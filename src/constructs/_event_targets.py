@@ -12,7 +12,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Duration, Names
+from aws_cdk import Duration, Names, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -125,7 +125,9 @@ class QueueTarget(_DeliveryOptions):
 
     The queue's policy lets ``events.amazonaws.com`` send only for this rule (``aws:SourceArn``;
     for a queue encrypted with a customer-managed key aws-cdk-lib scopes it to the account,
-    ``aws:SourceAccount``, and grants the key).
+    ``aws:SourceAccount``, and grants the key). Define the queue in the stack of the rule:
+    a queue policy naming the rule from another stack makes the two stacks depend on each
+    other.
 
     :param queue: the queue.
     :param message_group_id: the message group of a FIFO queue (required for one, not allowed
@@ -167,7 +169,7 @@ class BufferedTarget(_RetryOptions):
     event id, so a redelivered event runs once (a worker without idempotency gets a synth
     warning). The message body is always the whole event, the envelope that handler parses, so
     this target takes no ``input``. The queue's policy lets ``events.amazonaws.com`` send only
-    for this rule (``aws:SourceArn``).
+    for this rule (``aws:SourceArn``), so define the worker in the stack of the rule.
 
     :param worker: the worker whose queue receives the events.
     :param message_group_id: the message group, for a FIFO worker (required for one, not
@@ -200,8 +202,10 @@ class TopicTarget(_DeliveryOptions):
     (``aws:SourceArn``); for a topic encrypted with a customer-managed key, the key's policy
     lets it ``kms:Decrypt`` and ``kms:GenerateDataKey`` for this account's rules
     (``aws:SourceAccount``: the key cannot name the rule, which depends on it through the
-    topic). aws-cdk-lib's ``SnsTopic`` target grants the service with no condition at all, so
-    any account's rule could publish to the topic; this target binds the topic itself.
+    topic). A topic defined in another stack than the rule is scoped to the account too, for
+    the same reason. aws-cdk-lib's ``SnsTopic`` target grants the service with no condition
+    at all, so any account's rule could publish to the topic; this target binds the topic
+    itself.
     A topic encrypted with the AWS-managed key (``alias/aws/sns``) cannot receive events:
     EventBridge needs a key whose policy it can be granted.
 
@@ -316,23 +320,25 @@ class RuleScopedTopic:
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         """Grants the rule's deliveries on the topic and the DLQ; returns the target config."""
         rule_arn = events.CfnRule.arn_for_rule(rule)
+        for_this_account = {"StringEquals": {"aws:SourceAccount": rule.env.account}}
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
                 principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
+                # A topic of another stack cannot name the rule: its stack would depend on
+                # the rule's, which depends on the topic's. It names the rule's account.
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}}
+                if Stack.of(self.topic).node.path == Stack.of(rule).node.path
+                else for_this_account,
             )
         )
         if self.topic.master_key is not None:
             # The key policy is part of the key, which the topic and so the rule depend on:
             # it cannot name the rule's ARN, so it names the rule's account.
             self.topic.master_key.grant(
-                iam.ServicePrincipal(
-                    EVENTS_PRINCIPAL,
-                    conditions={"StringEquals": {"aws:SourceAccount": rule.env.account}},
-                ),
+                iam.ServicePrincipal(EVENTS_PRINCIPAL, conditions=for_this_account),
                 *TOPIC_KEY_ACTIONS,
             )
         self.dead_letter_queue.add_to_resource_policy(

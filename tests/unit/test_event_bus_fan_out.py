@@ -488,6 +488,16 @@ def test_topic_target_publish_grant_is_scoped_to_the_rule_and_its_key_to_the_acc
     assert target["RetryPolicy"] == DEFAULT_RETRY
 
 
+def test_a_topic_of_another_stack_is_scoped_to_the_rule_account(stack: Stack) -> None:
+    topics = Stack(stack.node.scope, "Topics", env=TEST_ENV)  # type: ignore[arg-type]
+    topic = sns.Topic(topics, "Topic", enforce_ssl=True)
+    fan_out_with(stack, {"Topic": TopicTarget(topic)})
+    template = Template.from_stack(topics)  # synthesizes: the stacks do not depend on each other
+    statements = policy_statements(template, "AWS::SNS::TopicPolicy", {"Ref": ref(topics, topic)})
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
 def test_lambda_target_permission_is_scoped_to_the_rule(stack: Stack) -> None:
     fn = function(stack)
     fan_out = fan_out_with(stack, {"Function": LambdaTarget(fn)})
