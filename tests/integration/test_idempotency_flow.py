@@ -1,0 +1,919 @@
+"""IdempotentConsumer end to end against DynamoDB and SQS APIs (moto server over HTTP).
+
+Every record's side effect is an ``ADD #count :one`` on a counter table, so "exactly once"
+is read back from DynamoDB, not from the code under test. Scenarios: concurrent consumers of
+a queue full of duplicates, a worker killed after taking its locks, DynamoDB errors injected
+by a proxy in front of moto (``fault_proxy``), and the reference payments handler.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from serverless_patterns.runtime.batch import LambdaHandler, SqsRecord
+from serverless_patterns.runtime.handlers import idempotent_payments
+from serverless_patterns.runtime.idempotency import (
+    DynamoDBStore,
+    IdempotentBatch,
+    data_hash,
+    idempotency_key,
+    idempotent_batch_handler,
+    schema,
+)
+from serverless_patterns.runtime.idempotency.sqs_batch import default_namespace, keyed_record
+from tests.integration.conftest import AWS_REGION
+from tests.integration.dynamodb_tables import create_counter_table, create_idempotency_table
+from tests.integration.fault_proxy import (
+    THROUGHPUT_EXCEEDED,
+    FaultProxy,
+    FaultRule,
+    Mode,
+    fault_proxy,
+)
+from tests.integration.sqs_poller import SqsPoller, queue_depth, receive_all
+from tests.runtime.sqs_events import record_from_message, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
+
+NAMESPACE = "payments-flow"
+PUT_ITEM = "DynamoDB_20120810.PutItem"
+BATCH_WRITE_ITEM = "DynamoDB_20120810.BatchWriteItem"
+BATCH_GET_ITEM = "DynamoDB_20120810.BatchGetItem"
+#: maxReceiveCount as QueueWorker synthesizes it by default.
+MAX_RECEIVE_COUNT = 5
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+class LambdaContext:
+    """The part of Lambda's context the runtime reads: the time left before the timeout."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def dynamodb_client(endpoint: str, *, attempts: int = 2) -> DynamoDBClient:
+    """A DynamoDB client for ``endpoint`` (moto or the proxy) making at most ``attempts``
+    attempts per call (botocore's standard retries; 1: no retry), for speed."""
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": attempts}, max_pool_connections=10
+    )
+    client: DynamoDBClient = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name=AWS_REGION, config=config
+    )
+    return client
+
+
+def sqs_client(endpoint: str) -> SQSClient:
+    client: SQSClient = boto3.client("sqs", endpoint_url=endpoint, region_name=AWS_REGION)
+    return client
+
+
+def payment(n: int) -> dict[str, Any]:
+    return {"payment_id": f"pay-{n:04d}", "amount_cents": 100 + n, "currency": "EUR"}
+
+
+def key_of(payment_id: str, namespace: str = NAMESPACE) -> str:
+    return idempotency_key(namespace, payment_id)
+
+
+def payment_event(payments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One SQS batch, a message per payment (message ids ``m-<payment_id>``)."""
+    return sqs_event(sqs_record(json.dumps(p), message_id=f"m-{p['payment_id']}") for p in payments)
+
+
+def failed_ids(response: Mapping[str, Any]) -> set[str]:
+    return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+
+def scan(dynamodb: DynamoDBClient, table: str) -> dict[str, dict[str, Any]]:
+    """Every item of a table, by its ``id``."""
+    items: dict[str, dict[str, Any]] = {}
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            items[str(item["id"]["S"])] = dict(item)
+    return items
+
+
+def counters(dynamodb: DynamoDBClient, table: str) -> dict[str, int]:
+    """The side-effect counters: payment id -> how often its work ran."""
+    return {pid: int(item["count"]["N"]) for pid, item in scan(dynamodb, table).items()}
+
+
+def status(item: Mapping[str, Any] | None) -> str | None:
+    return None if item is None else str(item[schema.STATUS_ATTRIBUTE]["S"])
+
+
+def statuses(dynamodb: DynamoDBClient, table: str, payment_ids: Sequence[str]) -> dict[str, Any]:
+    """payment id -> status of its idempotency record (None when there is none)."""
+    items = scan(dynamodb, table)
+    return {pid: status(items.get(key_of(pid))) for pid in payment_ids}
+
+
+def error_types(caplog: pytest.LogCaptureFixture) -> dict[str, str]:
+    """messageId -> exception type of the failures the batch processor logged."""
+    return {
+        r.messageId: r.errorType
+        for r in caplog.records
+        if hasattr(r, "errorType") and hasattr(r, "messageId")
+    }
+
+
+@dataclass
+class Capture:
+    """The per-record work: counts the payment in the counter table and returns a receipt."""
+
+    dynamodb: DynamoDBClient
+    table: str
+    calls: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, record: SqsRecord) -> dict[str, str]:
+        payment_id = str(record.json()["payment_id"])
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"id": {"S": payment_id}},
+            UpdateExpression="ADD #count :one",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        with self._lock:
+            self.calls[payment_id] += 1
+        return {"payment_id": payment_id, "status": "captured"}
+
+
+def payments_handler(store: DynamoDBStore, capture: Capture) -> LambdaHandler:
+    return idempotent_batch_handler(capture, key="payment_id", store=store, namespace=NAMESPACE)
+
+
+class WorkerDied(BaseException):
+    """The invocation was killed (timeout, out of memory): no code of it runs afterwards."""
+
+
+def die() -> None:
+    raise WorkerDied
+
+
+def wait_for_in_progress_expiry(dynamodb: DynamoDBClient, table: str) -> None:
+    """Sleeps until every INPROGRESS lock of the table may be taken over."""
+    expiries = [
+        int(item[schema.IN_PROGRESS_EXPIRY_ATTRIBUTE]["N"])
+        for item in scan(dynamodb, table).values()
+        if status(item) == "INPROGRESS"
+    ]
+    assert expiries, "no lock is in progress"
+    wait = (max(expiries) + 50) / 1000 - time.time()
+    assert wait < 5, "the lock outlives its invocation's remaining time (about 1.5 s here)"
+    time.sleep(max(0.0, wait))
+
+
+@pytest.fixture
+def moto_dynamodb(dynamodb: Any) -> DynamoDBClient:
+    """A DynamoDB client straight to moto (no proxy): set-up and assertions."""
+    client: DynamoDBClient = dynamodb
+    return client
+
+
+@pytest.fixture
+def sqs(aws_client: Callable[[str], Any]) -> SQSClient:
+    client: SQSClient = aws_client("sqs")
+    return client
+
+
+@pytest.fixture
+def counter_table(moto_dynamodb: DynamoDBClient) -> str:
+    return create_counter_table(moto_dynamodb)
+
+
+@pytest.fixture
+def capture(moto_dynamodb: DynamoDBClient, counter_table: str) -> Capture:
+    return Capture(moto_dynamodb, counter_table)
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
+    with fault_proxy(moto_endpoint) as running:
+        yield running
+
+
+@contextmanager
+def queue_with_dlq(
+    sqs: SQSClient, *, max_receive_count: int = MAX_RECEIVE_COUNT, visibility_timeout: int = 180
+) -> Iterator[tuple[str, str, str]]:
+    """(queue URL, queue ARN, DLQ URL) of a fresh queue pair redriving like QueueWorker's."""
+    name = f"payments-{uuid.uuid4().hex[:12]}"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
+    redrive = {
+        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": max_receive_count,
+    }
+    queue_url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    try:
+        yield queue_url, arn["Attributes"]["QueueArn"], dlq_url
+    finally:
+        sqs.delete_queue(QueueUrl=queue_url)
+        sqs.delete_queue(QueueUrl=dlq_url)
+
+
+def send_all(sqs: SQSClient, queue_url: str, bodies: Sequence[str]) -> None:
+    for start in range(0, len(bodies), 10):
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start : start + 10])
+        ]
+        result = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        assert len(result["Successful"]) == len(entries), result.get("Failed")
+
+
+# --- (a) concurrent consumers ---------------------------------------------------------------
+
+
+@dataclass
+class Traffic:
+    """Messages the producer sent and the workers deleted, shared by the threads of one test."""
+
+    sent: int = 0
+    deleted: int = 0
+    all_sent: threading.Event = field(default_factory=threading.Event)
+    failed: threading.Event = field(default_factory=threading.Event)
+    """Set when a thread failed: the others stop instead of waiting for the deadline."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, *, sent: int = 0, deleted: int = 0) -> None:
+        with self._lock:
+            self.sent += sent
+            self.deleted += deleted
+
+    def backlog(self) -> int:
+        """Messages sent and not deleted yet: queued, in flight or waiting for a retry."""
+        with self._lock:
+            return self.sent - self.deleted
+
+
+@dataclass
+class PollingWorker:
+    """One concurrent Lambda instance behind the SQS event source mapping.
+
+    Like ``SqsPoller`` but for several workers at once: it passes a Lambda context and returns
+    failed records to the queue after ``retry_delay_seconds`` instead of at once.
+    """
+
+    sqs: SQSClient
+    queue_url: str
+    queue_arn: str
+    handler: LambdaHandler
+    retry_delay_seconds: int
+    traffic: Traffic
+    deliveries: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def poll(self) -> int:
+        messages: list[MessageTypeDef] = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        self.deliveries += len(messages)
+        event = sqs_event(record_from_message(m, queue_arn=self.queue_arn) for m in messages)
+        failed = failed_ids(self.handler(event, LambdaContext(timeout_ms=30_000)))
+        assert failed <= {m["MessageId"] for m in messages}, "unknown itemIdentifier"
+        self.failures.extend(failed)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        retry = [m for m in messages if m["MessageId"] in failed]
+        if done:
+            result = self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+            assert not result.get("Failed"), result.get("Failed")
+            self.traffic.count(deleted=len(done))
+        if retry:
+            result = self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_delay_seconds,
+                    }
+                    for i, m in enumerate(retry)
+                ],
+            )
+            assert not result.get("Failed"), result.get("Failed")
+        return len(messages)
+
+    def run(self, deadline: float) -> None:
+        """Polls until every message sent has been deleted (or the queue is empty for good)."""
+        try:
+            self._run(deadline)
+        except BaseException:
+            self.traffic.failed.set()
+            raise
+
+    def _run(self, deadline: float) -> None:
+        idle_since: float | None = None
+        while time.monotonic() < deadline and not self.traffic.failed.is_set():
+            if self.poll():
+                idle_since = None
+                continue
+            if self.traffic.all_sent.is_set() and self.traffic.backlog() == 0:
+                return
+            idle_since = idle_since or time.monotonic()
+            # Idle for longer than a retry delay: a message was dead-lettered; stop if so.
+            if (
+                time.monotonic() - idle_since > 2 * self.retry_delay_seconds + 1
+                and self.traffic.all_sent.is_set()
+                and queue_depth(self.sqs, self.queue_url) == 0
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError("the queue was not drained in time")
+
+
+def test_concurrent_workers_run_each_payment_once_across_overlapping_duplicates(
+    moto_endpoint: str,
+    moto_dynamodb: DynamoDBClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    idempotency_table = create_idempotency_table(moto_dynamodb)
+    counter_table = create_counter_table(moto_dynamodb)
+    payments = [payment(n) for n in range(500)]
+    # Each payment is sent 2 or 3 times (new messageIds, same body). Copies are shuffled within
+    # windows of 10 payments, so the workers, each taking 10 messages from the head of the
+    # queue at the same time, keep receiving copies of a payment another worker is processing.
+    rng = random.Random(20240601)
+    windows: list[list[str]] = []
+    for start in range(0, len(payments), 10):
+        window = [
+            json.dumps(p)
+            for p in payments[start : start + 10]
+            for _ in range(2 + p["amount_cents"] % 2)
+        ]
+        rng.shuffle(window)
+        windows.append(window)
+    sent = sum(len(window) for window in windows)
+    assert sent == 1250
+
+    # A failed record comes back after 1 s, as Lambda returns it after the queue's visibility
+    # timeout (6 x the function timeout, far longer than one batch): the worker holding the
+    # lock has long finished by then, so an in-progress duplicate fails once or twice, not
+    # maxReceiveCount times, and the QueueWorker redrive (5 receives) is kept as it is.
+    # Returning it at once instead would bounce it a dozen times during one batch: it would be
+    # dead-lettered unless maxReceiveCount were raised far above what QueueWorker deploys.
+    with (
+        fault_proxy(moto_endpoint, serialize=True) as proxy,  # atomic requests, as in AWS
+        queue_with_dlq(sqs_client(proxy.url), visibility_timeout=30) as queues,
+    ):
+        queue_url, queue_arn, dlq_url = queues
+        producer = sqs_client(proxy.url)
+        calls: Counter[str] = Counter()
+        calls_lock = threading.Lock()
+        traffic = Traffic()
+        pollers: list[PollingWorker] = []
+        # Own clients and store per worker, as separate Lambdas. Two stores choose for
+        # themselves whether to read a batch's records before locking (the default), one always
+        # reads first and one never does: every way of meeting a duplicate is in play at once.
+        for read_first in (None, None, True, False):
+            capture = Capture(dynamodb_client(proxy.url), counter_table, calls, calls_lock)
+            store = DynamoDBStore(
+                idempotency_table, client=dynamodb_client(proxy.url), read_first=read_first
+            )
+            handler = payments_handler(store, capture)
+            worker = PollingWorker(sqs_client(proxy.url), queue_url, queue_arn, handler, 1, traffic)
+            pollers.append(worker)
+
+        deadline = time.monotonic() + 120
+        with ThreadPoolExecutor(max_workers=len(pollers)) as pool:
+            running = [pool.submit(p.run, deadline) for p in pollers]
+            # Producers keep sending while the workers consume. A short backlog also keeps
+            # moto fast: its receive costs grow with the number of queued messages.
+            for window in windows:
+                while traffic.backlog() > 40 and not traffic.failed.is_set():
+                    time.sleep(0.005)
+                if traffic.failed.is_set():
+                    break  # a worker failed: its error is raised below
+                send_all(producer, queue_url, window)
+                traffic.count(sent=len(window))
+            traffic.all_sent.set()
+            for future in running:
+                future.result()
+
+        assert queue_depth(producer, queue_url) == 0
+        dead = receive_all(producer, dlq_url)
+
+    assert dead == [], "nothing dead-lettered"
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    assert calls == Counter(dict.fromkeys(payment_ids, 1)), "each payment's work ran once"
+    assert counters(moto_dynamodb, counter_table) == dict.fromkeys(payment_ids, 1)
+    items = scan(moto_dynamodb, idempotency_table)
+    assert set(items) == {key_of(pid) for pid in payment_ids}
+    for pid in payment_ids:
+        item = items[key_of(pid)]
+        assert status(item) == "COMPLETED", pid
+        assert json.loads(item[schema.DATA_ATTRIBUTE]["S"]) == {
+            "payment_id": pid,
+            "status": "captured",
+        }
+        assert schema.IN_PROGRESS_EXPIRY_ATTRIBUTE not in item
+
+    # The scenario did what it claims: duplicates overlapped. Some were skipped as completed,
+    # some hit a lock another worker held, and each of those failed (in progress) and was
+    # redelivered until the holder had completed it.
+    deliveries = sum(p.deliveries for p in pollers)
+    failures = [mid for p in pollers for mid in p.failures]
+    assert deliveries == sent + len(failures), "each failed delivery redelivered exactly once"
+    assert failures, "no duplicate ever met an in-progress lock: the workers did not overlap"
+    assert set(error_types(caplog).values()) == {"IdempotencyAlreadyInProgressError"}
+    assert set(error_types(caplog)) == set(failures)
+
+
+# --- (b) a worker killed after taking its locks -------------------------------------------
+
+
+def test_worker_killed_after_taking_locks_blocks_duplicates_until_its_locks_expire(
+    moto_endpoint: str,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
+    payments = [payment(n) for n in range(10)]
+    event = payment_event(payments)
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    records = [SqsRecord(raw) for raw in event["Records"]]
+
+    # The dying invocation has 1.5 s left: it takes every lock of its batch, then is killed in
+    # the first record's work. Its `with` block never exits: nothing is released or completed.
+    keyed = [
+        keyed_record(r, NAMESPACE, lambda record: record.json()["payment_id"], None)
+        for r in records
+    ]
+    batch = IdempotentBatch(store, keyed, remaining_ms=lambda: 1500)
+    locked_at_ms = time.time() * 1000
+    batch.__enter__()
+    with pytest.raises(WorkerDied):
+        batch.run(0, die)
+    del batch
+
+    items = scan(moto_dynamodb, idempotency_table)
+    assert set(items) == {key_of(pid) for pid in payment_ids}
+    for item in items.values():
+        assert status(item) == "INPROGRESS"
+        expiry = int(item[schema.IN_PROGRESS_EXPIRY_ATTRIBUTE]["N"])
+        assert locked_at_ms + 1400 <= expiry <= locked_at_ms + 1600, "bound to the time left"
+
+    # SQS redelivers the batch to another instance at once: every record is still locked.
+    handler = payments_handler(store, capture)
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == {f"m-{pid}" for pid in payment_ids}
+    assert set(error_types(caplog).values()) == {"IdempotencyAlreadyInProgressError"}
+    assert capture.calls == Counter(), "no work ran while the dead worker's locks held"
+    assert counters(moto_dynamodb, capture.table) == {}
+
+    # Once the dead invocation's deadline has passed, its locks can be taken over.
+    wait_for_in_progress_expiry(moto_dynamodb, idempotency_table)
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == set()
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+    # A later redelivery runs nothing.
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == set()
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+
+
+def test_completions_flushed_before_time_runs_out_survive_the_worker_being_killed(
+    moto_endpoint: str,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+) -> None:
+    store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
+    payments = [payment(n) for n in range(6)]
+    event = payment_event(payments)
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    records = [SqsRecord(raw) for raw in event["Records"]]
+    keyed = [
+        keyed_record(r, NAMESPACE, lambda record: record.json()["payment_id"], None)
+        for r in records
+    ]
+    remaining = [1500]  # the invocation's remaining time, as the test sets it
+    batch = IdempotentBatch(store, keyed, remaining_ms=lambda: remaining[0])
+    batch.__enter__()
+    batch.run(0, lambda: capture(records[0]))
+    batch.run(1, lambda: capture(records[1]))
+    # Records 0 and 1 completed; their completions wait for the end of the batch.
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids[:2]).values()) == {
+        "INPROGRESS"
+    }
+    # Under a second is left: the completions are written before record 2 starts, and record
+    # 2 is where the timeout kills the invocation.
+    remaining[0] = 900
+    with pytest.raises(WorkerDied):
+        batch.run(2, die)
+    del batch
+
+    assert statuses(moto_dynamodb, idempotency_table, payment_ids) == {
+        **dict.fromkeys(payment_ids[:2], "COMPLETED"),
+        **dict.fromkeys(payment_ids[2:], "INPROGRESS"),
+    }
+
+    wait_for_in_progress_expiry(moto_dynamodb, idempotency_table)
+    response = payments_handler(store, capture)(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == set()
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1)), "0 and 1 not rerun"
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+# --- (c) DynamoDB errors -------------------------------------------------------------------
+
+
+def test_lock_errors_fail_only_their_records_without_running_them(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Locks only (no read first): every key meets the injected PutItem errors.
+    store = DynamoDBStore(
+        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
+    )
+    payments = [payment(n) for n in range(10)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    broken = {payment_ids[1], payment_ids[4], payment_ids[8]}
+    broken_keys = {key_of(pid) for pid in broken}
+    rule = proxy.inject(
+        FaultRule(PUT_ITEM, when=lambda body: body["Item"]["id"]["S"] in broken_keys)
+    )
+    event = payment_event(payments)
+    handler = payments_handler(store, capture)
+
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+
+    assert failed_ids(response) == {f"m-{pid}" for pid in broken}
+    assert error_types(caplog) == dict.fromkeys(failed_ids(response), "IdempotencyPersistenceError")
+    assert rule.injected == 2 * len(broken), "each lock tried twice (one botocore retry)"
+    healthy = [pid for pid in payment_ids if pid not in broken]
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(healthy, 1)
+    assert statuses(moto_dynamodb, idempotency_table, payment_ids) == {
+        **dict.fromkeys(healthy, "COMPLETED"),
+        **dict.fromkeys(broken, None),  # no lock was taken, nothing to clean up
+    }
+
+    proxy.clear()  # DynamoDB recovers; Lambda redelivers the batch
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+
+    assert failed_ids(response) == set()
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1)), "healthy ones not rerun"
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+def test_throttled_locks_are_retried_then_fail_only_their_record(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Locks only (no read first): every key meets the injected PutItem errors.
+    store = DynamoDBStore(
+        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
+    )
+    payments = [payment(n) for n in range(4)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    once, always = key_of(payment_ids[0]), key_of(payment_ids[1])
+    throttled_once = proxy.inject(
+        FaultRule(
+            PUT_ITEM,
+            when=lambda body: body["Item"]["id"]["S"] == once,
+            error=THROUGHPUT_EXCEEDED,
+            times=1,
+        )
+    )
+    throttled_always = proxy.inject(
+        FaultRule(
+            PUT_ITEM,
+            when=lambda body: body["Item"]["id"]["S"] == always,
+            error=THROUGHPUT_EXCEEDED,
+        )
+    )
+
+    response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
+
+    assert failed_ids(response) == {f"m-{payment_ids[1]}"}
+    assert error_types(caplog) == {f"m-{payment_ids[1]}": "IdempotencyPersistenceError"}
+    assert (throttled_once.injected, throttled_always.injected) == (1, 2)
+    assert capture.calls == Counter(dict.fromkeys([payment_ids[0], *payment_ids[2:]], 1))
+    assert statuses(moto_dynamodb, idempotency_table, payment_ids) == {
+        payment_ids[0]: "COMPLETED",
+        payment_ids[1]: None,
+        payment_ids[2]: "COMPLETED",
+        payment_ids[3]: "COMPLETED",
+    }
+
+
+def test_lost_lock_response_leaves_the_record_locked_until_its_invocation_deadline(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The lock is written but its response is lost; the retry finds the lock taken."""
+    # Locks only (no read first): every key meets the injected PutItem errors.
+    store = DynamoDBStore(
+        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
+    )
+    payments = [payment(n) for n in range(3)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    lost = key_of(payment_ids[2])
+    rule = proxy.inject(
+        FaultRule(
+            PUT_ITEM,
+            when=lambda body: body["Item"]["id"]["S"] == lost,
+            mode=Mode.LOSE_RESPONSE,
+            times=1,
+        )
+    )
+    event = payment_event(payments)
+    handler = payments_handler(store, capture)
+
+    response = handler(event, LambdaContext(timeout_ms=1500))
+
+    # botocore's retry met the lock its first attempt wrote; the runtime cannot tell it is its
+    # own, so the record fails as in progress, and its work did not run.
+    assert rule.injected == 1
+    assert failed_ids(response) == {f"m-{payment_ids[2]}"}
+    assert error_types(caplog) == {f"m-{payment_ids[2]}": "IdempotencyAlreadyInProgressError"}
+    assert capture.calls == Counter(dict.fromkeys(payment_ids[:2], 1))
+    assert statuses(moto_dynamodb, idempotency_table, payment_ids)[payment_ids[2]] == "INPROGRESS"
+
+    # After that invocation's deadline, the redelivered record is processed, once.
+    wait_for_in_progress_expiry(moto_dynamodb, idempotency_table)
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == set()
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+def test_transient_completion_write_errors_are_retried(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+) -> None:
+    # No botocore retries: each injected error reaches the store's own retry loop.
+    store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
+    # 30 records: two BatchWriteItem chunks (25 + 5), written concurrently.
+    payments = [payment(n) for n in range(30)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM, times=3))
+
+    response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
+
+    assert failed_ids(response) == set()
+    assert rule.injected == 3
+    writes = proxy.requests(BATCH_WRITE_ITEM)
+    assert len(writes) == 3 + 2, "each chunk retried until written"
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+def test_unprocessed_completion_writes_are_resent(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+) -> None:
+    store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
+    payments = [payment(n) for n in range(10)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    # The first two BatchWriteItem calls write one item each and return the rest unprocessed.
+    proxy.inject(FaultRule(BATCH_WRITE_ITEM, mode=Mode.UNPROCESSED, times=2))
+
+    response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
+
+    assert failed_ids(response) == set()
+    sizes = [
+        len(request.body["RequestItems"][idempotency_table])
+        for request in proxy.requests(BATCH_WRITE_ITEM)
+    ]
+    assert sizes == [10, 9, 8], "only the unprocessed items are sent again"
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+def test_completion_writes_failing_for_good_leave_records_in_progress_not_failed(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
+    payments = [payment(n) for n in range(10)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    event = payment_event(payments)
+    handler = payments_handler(store, capture)
+    rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM))
+    started_ms = time.time() * 1000
+
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+
+    # The work ran, once. The records are not reported failed: SQS would redeliver them, and
+    # once their locks expired the redelivery would run the work a second time. Left deleted,
+    # they are done; only their records stay IN_PROGRESS until the invocation's deadline
+    # (duplicates arriving meanwhile fail and are retried later), then expire. The store logs
+    # the keys it could not write, as an error.
+    assert failed_ids(response) == set()
+    assert rule.injected > 1, "the store retried before giving up"
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    items = scan(moto_dynamodb, idempotency_table)
+    assert {status(items[key_of(pid)]) for pid in payment_ids} == {"INPROGRESS"}
+    for item in items.values():
+        expiry = int(item[schema.IN_PROGRESS_EXPIRY_ATTRIBUTE]["N"])
+        assert started_ms + 29_000 <= expiry <= started_ms + 31_000
+    [unwritten] = [r for r in caplog.records if hasattr(r, "idempotencyKeys")]
+    assert unwritten.levelno == logging.ERROR
+    assert sorted(unwritten.idempotencyKeys) == sorted(key_of(pid) for pid in payment_ids)
+
+    # A redelivery before the locks expire (DynamoDB healthy again) runs nothing.
+    proxy.clear()
+    response = handler(event, LambdaContext(timeout_ms=30_000))
+    assert failed_ids(response) == {f"m-{pid}" for pid in payment_ids}
+    assert set(error_types(caplog).values()) == {"IdempotencyAlreadyInProgressError"}
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert {status(i) for i in scan(moto_dynamodb, idempotency_table).values()} == {"INPROGRESS"}
+
+
+def test_read_first_skips_known_duplicates_and_falls_back_to_locks_when_reads_fail(
+    proxy: FaultProxy,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    capture: Capture,
+) -> None:
+    store = DynamoDBStore(
+        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=True
+    )
+    handler = payments_handler(store, capture)
+    first, later = [payment(n) for n in range(10)], [payment(n) for n in range(10, 15)]
+
+    def run(event: Mapping[str, Any]) -> tuple[set[str], int, int]:
+        """The failed records, and the BatchGetItem and PutItem requests of one invocation."""
+        reads, puts = len(proxy.requests(BATCH_GET_ITEM)), len(proxy.requests(PUT_ITEM))
+        failed = failed_ids(handler(event, LambdaContext(timeout_ms=30_000)))
+        reads = len(proxy.requests(BATCH_GET_ITEM)) - reads
+        return failed, reads, len(proxy.requests(PUT_ITEM)) - puts
+
+    # New keys: one read finds none of them, then each is locked.
+    assert run(payment_event(first)) == (set(), 1, 10)
+    # A replay: the read finds every record completed; nothing is locked, nothing runs.
+    assert run(payment_event(first)) == (set(), 1, 0)
+
+    # Reads fail: every key gets its conditional put, which still finds the completed ones.
+    failing_reads = proxy.inject(FaultRule(BATCH_GET_ITEM))
+    assert run(payment_event([*first, *later])) == (set(), 2, 15), "one read, one retry"
+    assert failing_reads.injected == 2
+
+    payment_ids = [str(p["payment_id"]) for p in [*first, *later]]
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+
+
+# --- the reference payments handler ----------------------------------------------------------
+
+
+def reference_payments_module() -> Any:
+    """A private copy of the reference handler module, ``handler`` built as its import builds it.
+
+    The shared module's ``handler`` keeps the store (table and client) of its first call for
+    the rest of the process, so each test runs the module's code in a copy of its own.
+    """
+    name = f"idempotent_payments_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, idempotent_payments.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_payments_handler_captures_each_payment_once_and_rejects_altered_ones(
+    sqs: SQSClient,
+    moto_dynamodb: DynamoDBClient,
+    idempotency_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv(schema.TABLE_NAME_ENV, idempotency_table)
+    monkeypatch.setenv(schema.EXPIRES_AFTER_ENV, "600")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "payments-flow")
+    module = reference_payments_module()
+    caplog.set_level(logging.INFO, logger=module.__name__)
+    namespace = default_namespace(module.capture_payment)
+    handler: LambdaHandler = module.handler
+
+    payments = [payment(n) for n in range(20)]
+    payment_ids = [str(p["payment_id"]) for p in payments]
+    invalid = json.dumps({"payment_id": "pay-invalid", "amount_cents": 0, "currency": "EUR"})
+    malformed = '{"payment_id": "pay-malformed", "amount_cents": 1'
+    altered_amount = json.dumps({**payments[3], "amount_cents": 999_999})
+    altered_currency = json.dumps({**payments[4], "currency": "USD"})
+
+    def captured() -> Counter[str]:
+        return Counter(
+            str(getattr(r, "payment_id", None))
+            for r in caplog.records
+            if r.getMessage() == "Payment captured"
+        )
+
+    with queue_with_dlq(sqs) as (queue_url, queue_arn, dlq_url):
+        poller = SqsPoller(
+            sqs, queue_url, queue_arn, lambda e, _: handler(e, LambdaContext(30_000))
+        )
+        originals = [json.dumps(p) for p in payments]
+        send_all(sqs, queue_url, [*originals, *originals, invalid, malformed])
+        start = time.time()
+        poller.drain()
+
+        assert captured() == Counter(dict.fromkeys(payment_ids, 1))
+        items = scan(moto_dynamodb, idempotency_table)
+        # The invalid payment's lock was released; the malformed one never had a key.
+        assert set(items) == {key_of(pid, namespace) for pid in payment_ids}
+        for p in payments:
+            item = items[key_of(str(p["payment_id"]), namespace)]
+            assert status(item) == "COMPLETED"
+            assert json.loads(item[schema.DATA_ATTRIBUTE]["S"]) == {
+                "payment_id": p["payment_id"],
+                "status": "captured",
+            }
+            assert item[schema.VALIDATION_ATTRIBUTE]["S"] == data_hash(
+                [p["amount_cents"], p["currency"]]
+            )
+            assert start + 600 - 5 <= int(item[schema.EXPIRY_ATTRIBUTE]["N"]) <= time.time() + 600
+
+        # Later: resends of captured payments, and two that reuse a payment id with different
+        # amount or currency.
+        caplog.clear()
+        send_all(sqs, queue_url, [*originals[:5], altered_amount, altered_currency])
+        poller.drain()
+
+        dead = receive_all(sqs, dlq_url)
+        assert queue_depth(sqs, queue_url) == 0
+
+    assert captured() == Counter(), "nothing captured again"
+    assert scan(moto_dynamodb, idempotency_table) == items, "receipts unchanged"
+    assert sorted(m["Body"] for m in dead) == sorted(
+        [invalid, malformed, altered_amount, altered_currency]
+    )
+    deliveries = Counter(m["MessageId"] for batch in poller.batches for m in batch)
+    for message in dead:  # failed on every delivery, then dead-lettered
+        assert deliveries[message["MessageId"]] == MAX_RECEIVE_COUNT
+    altered_ids = {m["MessageId"] for m in dead if m["Body"] in (altered_amount, altered_currency)}
+    assert {error_types(caplog)[mid] for mid in altered_ids} == {"IdempotencyValidationError"}
+    assert set(error_types(caplog)) == altered_ids, "resends of captured payments succeed"
