@@ -3,6 +3,8 @@
 ``from serverless_patterns.constructs import QueueWorker``
 """
 
+from serverless_patterns.constructs._api_hygiene import DEFAULT_USAGE_TIERS, UsagePlanTier
+from serverless_patterns.constructs._deployment_config import TrafficShift
 from serverless_patterns.constructs._event_targets import (
     BufferedTarget,
     EventBusTarget,
@@ -16,6 +18,7 @@ from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import IdempotencyOptions
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs.alarm_topic import AlarmTopic
+from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
 from serverless_patterns.constructs.event_bus_fan_out import (
     EventBusFanOut,
     EventBusFanOutAlarms,
@@ -28,9 +31,12 @@ from serverless_patterns.constructs.idempotency_table import IdempotencyTable
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
 
 __all__ = [
+    "DEFAULT_USAGE_TIERS",
     "AlarmTopic",
     "BaselineFunction",
     "BufferedTarget",
+    "CanaryApi",
+    "CanaryApiAlarms",
     "EventBusFanOut",
     "EventBusFanOutAlarms",
     "EventBusTarget",
@@ -44,8 +50,11 @@ __all__ = [
     "QueueTarget",
     "QueueWorker",
     "QueueWorkerAlarms",
+    "SmokeCheck",
     "StateMachineTarget",
     "TargetSpec",
     "TopicTarget",
+    "TrafficShift",
+    "UsagePlanTier",
     "runtime_code",
 ]

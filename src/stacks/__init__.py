@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 
 from constructs import Construct
+from serverless_patterns.stacks.canary_api_stack import CanaryApiStack
 from serverless_patterns.stacks.event_bus_fan_out_stack import EventBusFanOutStack
 from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsumerStack
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
@@ -32,11 +33,18 @@ def build_reference_app(scope: Construct) -> list[Stack]:
             description="Pattern 3: EventBusFanOut (an event bus fanning out to a buffered "
             "QueueWorker, a function and a topic, each with its own DLQ)",
         ),
+        CanaryApiStack(
+            scope,
+            f"{STACK_PREFIX}-CanaryApi",
+            description="Pattern 4: CanaryApi (a REST API whose function is released by "
+            "CodeDeploy canary, smoke-checked and rolled back by alarms)",
+        ),
     ]
 
 
 __all__ = [
     "STACK_PREFIX",
+    "CanaryApiStack",
     "EventBusFanOutStack",
     "IdempotentConsumerStack",
     "QueueWorkerStack",

@@ -1,0 +1,67 @@
+"""REST API hygiene shared by API patterns: JSON access logs, usage plan tiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_apigateway as apigw
+
+#: API Gateway's limit for a REST integration (seed and documentation): 50 ms to 29 s.
+MIN_INTEGRATION_TIMEOUT_MS = 50
+MAX_INTEGRATION_TIMEOUT_MS = 29_000
+
+#: Stage throttling defaults: steady requests per second and burst (the account default is
+#: 10,000 / 5,000; one API should not be able to take all of it).
+THROTTLING_RATE_LIMIT = 100.0
+THROTTLING_BURST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class UsagePlanTier:
+    """One usage plan: API keys in it share this rate, burst and quota.
+
+    API keys identify and throttle clients; they are not authentication (the authorizer is).
+
+    :param name: the tier's name, also its construct id (for example ``"Free"``).
+    :param rate_limit: steady requests per second per key.
+    :param burst_limit: burst requests per key.
+    :param quota_limit: requests per ``quota_period``. Default: - no quota.
+    :param quota_period: the quota's period. Default: - a month.
+    """
+
+    name: str
+    rate_limit: float
+    burst_limit: int
+    quota_limit: int | None = None
+    quota_period: apigw.Period = apigw.Period.MONTH
+
+
+#: Example tiers (seed: free / basic / premium with rate, burst and quota).
+DEFAULT_USAGE_TIERS = (
+    UsagePlanTier("Free", rate_limit=5, burst_limit=10, quota_limit=10_000),
+    UsagePlanTier("Basic", rate_limit=50, burst_limit=100, quota_limit=1_000_000),
+    UsagePlanTier("Premium", rate_limit=200, burst_limit=400, quota_limit=None),
+)
+
+
+def json_access_log_format() -> apigw.AccessLogFormat:
+    """One JSON object per request: ids, caller, route, status, latencies and errors."""
+    return apigw.AccessLogFormat.custom(
+        '{"requestId":"$context.requestId",'
+        '"extendedRequestId":"$context.extendedRequestId",'
+        '"requestTime":"$context.requestTime",'
+        '"ip":"$context.identity.sourceIp",'
+        '"caller":"$context.identity.caller",'
+        '"user":"$context.identity.user",'
+        '"apiKeyId":"$context.identity.apiKeyId",'
+        '"httpMethod":"$context.httpMethod",'
+        '"resourcePath":"$context.resourcePath",'
+        '"protocol":"$context.protocol",'
+        '"status":"$context.status",'
+        '"responseLength":"$context.responseLength",'
+        '"responseLatency":"$context.responseLatency",'
+        '"integrationLatency":"$context.integration.latency",'
+        '"integrationStatus":"$context.integration.status",'
+        '"errorMessage":"$context.error.message",'
+        '"xrayTraceId":"$context.xrayTraceId"}'
+    )

@@ -1,0 +1,46 @@
+"""Reference stack of pattern 4: a small JSON API released by canary with alarm rollback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+
+from constructs import Construct
+from serverless_patterns.constructs import (
+    DEFAULT_USAGE_TIERS,
+    AlarmTopic,
+    CanaryApi,
+    SmokeCheck,
+    runtime_code,
+)
+
+HANDLER = "serverless_patterns.runtime.handlers.canary_api.handler"
+
+
+class CanaryApiStack(Stack):
+    """Defines a CanaryApi over the reference order API, with tiered API keys."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        alarms = AlarmTopic(self, "Alarms")
+        self.orders_api = CanaryApi(
+            self,
+            "OrdersApi",
+            code=runtime_code(),
+            handler=HANDLER,
+            smoke_checks=[
+                SmokeCheck(path="/health", expected_body={"status": "ok"}),
+                SmokeCheck(
+                    path="/orders",
+                    method="POST",
+                    body={"order_id": "smoke-check", "quantity": 1},
+                    expected_status=201,
+                    expected_body={"status": "accepted"},
+                ),
+                SmokeCheck(path="/orders", method="POST", body=None, expected_status=400),
+            ],
+            post_traffic_checks=[SmokeCheck(path="/health", expected_body={"status": "ok"})],
+            usage_plans=DEFAULT_USAGE_TIERS,
+            alarm_action=alarms.action,
+        )
