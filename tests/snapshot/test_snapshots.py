@@ -18,6 +18,7 @@ STACKS = [
     f"{STACK_PREFIX}-QueueWorker",
     f"{STACK_PREFIX}-IdempotentConsumer",
     f"{STACK_PREFIX}-EventBusFanOut",
+    f"{STACK_PREFIX}-CanaryApi",
 ]
 
 
