@@ -11,7 +11,9 @@
 
 A repeat of a completed event returns the stored result without running the handler; a
 repeat while the first is still running raises IdempotencyAlreadyInProgressError (the
-invocation fails and the service retries it); an exception releases the lock.
+invocation fails and the service retries it); an exception releases the lock. A result that
+cannot be stored (not JSON, over 400 KB) raises IdempotencyResultError, on this call and on
+every duplicate, while the handler's effects are kept to the one run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from serverless_patterns.runtime.idempotency.errors import IdempotencyResultError
 from serverless_patterns.runtime.idempotency.keys import (
     Selector,
     as_selector,
@@ -32,7 +35,7 @@ from serverless_patterns.runtime.idempotency.session import (
     remaining_time_of,
 )
 from serverless_patterns.runtime.idempotency.sqs_batch import default_namespace
-from serverless_patterns.runtime.idempotency.store import DynamoDBStore
+from serverless_patterns.runtime.idempotency.store import RESULT_NOT_STORED, DynamoDBStore
 
 __all__ = ["idempotent"]
 
@@ -91,7 +94,13 @@ def idempotent(
                 data_hash(select_validation(event)) if select_validation else None,
             )
             with IdempotentBatch(stores[0], [keyed], remaining_time_of(context)) as batch:
-                return batch.run(0, lambda: function(event, context))
+                result = batch.run(0, lambda: function(event, context))
+            if result is RESULT_NOT_STORED:
+                raise IdempotencyResultError(
+                    "this event was processed before, but its result could not be stored, so "
+                    "a duplicate cannot return it"
+                )
+            return result
 
         return wrapper
 

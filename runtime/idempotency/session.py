@@ -4,7 +4,8 @@
 decorator. Per record: a new key is locked (IN_PROGRESS) and its work runs; a COMPLETED
 duplicate returns the stored result without running; an IN_PROGRESS duplicate, a key that
 cannot be read, a payload that differs from the one stored and a DynamoDB error each fail that
-record only, without running its work. Work that raises releases its lock. Completions and
+record only, without running its work. Work that raises releases its lock; work whose result
+cannot be stored is completed without it, and that attempt fails. Completions and
 releases are written when the batch closes, or earlier when the invocation's remaining time
 might not cover another record.
 """
@@ -27,6 +28,7 @@ from serverless_patterns.runtime.idempotency.errors import (
     IdempotencyValidationError,
 )
 from serverless_patterns.runtime.idempotency.store import (
+    RESULT_NOT_STORED,
     Completion,
     DynamoDBStore,
     Lock,
@@ -137,8 +139,10 @@ class IdempotentBatch:
     def run(self, index: int, work: Callable[[], R]) -> R:
         """Runs the work of record ``index`` once across duplicates; returns its result.
 
-        A completed duplicate returns the stored result (as JSON decodes it) instead.
-        Raises the record's IdempotencyError, or what the work raised.
+        A completed duplicate returns the stored result (as JSON decodes it) instead, or
+        ``RESULT_NOT_STORED`` when its result could not be stored. Raises the record's
+        IdempotencyError, or what the work raised. A result that cannot be stored (not JSON,
+        or too large) completes the record without it and raises IdempotencyResultError.
         """
         entry = self._entries[index]
         if entry.keyed.error is not None:
@@ -160,15 +164,22 @@ class IdempotentBatch:
         started = time.monotonic()
         try:
             result = work()
-            result_json = self._storable(result, entry.keyed.key)
         except BaseException:
             self._release(entry)
             raise
         finally:
             elapsed_ms = (time.monotonic() - started) * 1000
             self._longest_record_ms = max(self._longest_record_ms, elapsed_ms)
-        entry.state, entry.result = _State.DONE, result
         assert entry.keyed.key is not None
+        try:
+            result_json: str | None = self._storable(result, entry.keyed.key)
+        except IdempotencyResultError:
+            # The work's effects happened: complete the record without its result, so no
+            # duplicate runs the work again, and fail this attempt with the reason.
+            entry.state, entry.result = _State.DONE, RESULT_NOT_STORED
+            self._completions.append(Completion(entry.keyed.key, None, entry.keyed.validation))
+            raise
+        entry.state, entry.result = _State.DONE, result
         self._completions.append(Completion(entry.keyed.key, result_json, entry.keyed.validation))
         return result
 

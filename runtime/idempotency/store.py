@@ -41,12 +41,31 @@ from serverless_patterns.runtime.idempotency.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["COMPLETED", "IN_PROGRESS", "Completion", "DynamoDBStore", "Lock", "LockState"]
+__all__ = [
+    "COMPLETED",
+    "IN_PROGRESS",
+    "RESULT_NOT_STORED",
+    "Completion",
+    "DynamoDBStore",
+    "Lock",
+    "LockState",
+]
 
 logger = logging.getLogger(__name__)
 
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
+
+
+class _ResultNotStored:
+    """The result of a completed record whose result could not be stored."""
+
+    def __repr__(self) -> str:
+        return "RESULT_NOT_STORED"
+
+
+#: ``Lock.result`` of a COMPLETED record stored without its result (not JSON, or too large).
+RESULT_NOT_STORED: Any = _ResultNotStored()
 
 #: BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys.
 _BATCH_WRITE_LIMIT = 25
@@ -91,10 +110,14 @@ class Lock:
 
 @dataclass(frozen=True)
 class Completion:
-    """A finished record to store as COMPLETED: its key, result (JSON text) and payload hash."""
+    """A finished record to store as COMPLETED: its key, result (JSON text) and payload hash.
+
+    ``result_json`` is None when the result could not be stored: the record is completed
+    (its work must not run again) without a result.
+    """
 
     key: str
-    result_json: str
+    result_json: str | None
     validation: str | None = None
 
 
@@ -312,8 +335,9 @@ class DynamoDBStore:
                 schema.KEY_ATTRIBUTE: {"S": completion.key},
                 schema.STATUS_ATTRIBUTE: {"S": COMPLETED},
                 schema.EXPIRY_ATTRIBUTE: {"N": expiry},
-                schema.DATA_ATTRIBUTE: {"S": completion.result_json},
             }
+            if completion.result_json is not None:
+                item[schema.DATA_ATTRIBUTE] = {"S": completion.result_json}
             if completion.validation is not None:
                 item[schema.VALIDATION_ATTRIBUTE] = {"S": completion.validation}
             requests.append((completion.key, {"PutRequest": {"Item": item}}))
@@ -401,8 +425,9 @@ def _existing_record(item: dict[str, Any], validation: str | None) -> Lock:
             existed=True,
         )
     status = item.get(schema.STATUS_ATTRIBUTE, {}).get("S")
-    if status == COMPLETED and schema.DATA_ATTRIBUTE in item:
-        result = json.loads(item[schema.DATA_ATTRIBUTE]["S"])
+    if status == COMPLETED:
+        data = item.get(schema.DATA_ATTRIBUTE, {}).get("S")
+        result = RESULT_NOT_STORED if data is None else json.loads(data)
         return Lock(LockState.COMPLETED, result=result, existed=True)
     # IN_PROGRESS, or (rarely) a record the condition saw as current while it just expired:
     # either way another attempt is or was at work; fail now and let the retry decide.

@@ -373,7 +373,7 @@ def test_decorated_handler_validation_error(store: DynamoDBStore) -> None:
 # --- results that cannot be stored --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+UNSTORABLE = pytest.mark.parametrize(
     ("result", "message"),
     [
         ("x" * (400 * 1024), "above DynamoDB's item limit"),
@@ -381,22 +381,46 @@ def test_decorated_handler_validation_error(store: DynamoDBStore) -> None:
     ],
     ids=["too-large", "not-json"],
 )
-def test_result_that_cannot_be_stored_fails_the_record_and_releases_the_lock(
-    store: DynamoDBStore, table: Table, result: Any, message: str
+
+
+@UNSTORABLE
+def test_result_that_cannot_be_stored_fails_the_attempt_but_the_work_runs_once(
+    store: DynamoDBStore, table: Table, result: Any, message: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     work = Work(results={"p1": result})
+    handler = handler_for(work, store)
 
-    @idempotent(key="payment_id", store=store, namespace=NAMESPACE)
+    with caplog.at_level(logging.ERROR):
+        response = handler(sqs_event([payment("p1"), payment("p2")]), Context())
+
+    assert failed_ids(response) == ["msg-p1-100"]
+    assert message in caplog.text
+    item = table.item("p1")
+    assert item is not None
+    assert item["status"] == "COMPLETED"
+    assert schema.DATA_ATTRIBUTE not in item, "completed without its result"
+    assert table.status("p2") == "COMPLETED"
+    # The redelivery is a completed duplicate: its effects are not repeated.
+    assert failed_ids(handler(sqs_event([payment("p1")]), Context())) == []
+    assert work.runs == Counter({"p1": 1, "p2": 1})
+
+
+@UNSTORABLE
+def test_decorated_handler_with_a_result_that_cannot_be_stored(
+    store: DynamoDBStore, result: Any, message: str
+) -> None:
+    runs: list[str] = []
+
+    @idempotent(key="order_id", store=store, namespace=NAMESPACE)
     def direct(event: dict[str, Any], context: Any) -> Any:
+        runs.append(event["order_id"])
         return result
 
     with pytest.raises(IdempotencyResultError, match=message):
-        direct({"payment_id": "p1"}, Context())
-    response = handler_for(work, store)(sqs_event([payment("p1"), payment("p2")]), Context())
-
-    assert failed_ids(response) == ["msg-p1-100"]
-    assert table.status("p1") is None
-    assert table.status("p2") == "COMPLETED"
+        direct({"order_id": "o1"}, Context())
+    with pytest.raises(IdempotencyResultError, match="could not be stored"):
+        direct({"order_id": "o1"}, Context())
+    assert runs == ["o1"]
 
 
 # --- keys ----------------------------------------------------------------------------------------
