@@ -1,0 +1,644 @@
+"""CanaryApi: wiring, every default as a template assertion, every validation error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Match, Template
+
+from serverless_patterns.constructs import (
+    DEFAULT_USAGE_TIERS,
+    BaselineFunction,
+    CanaryApi,
+    CanaryApiAlarms,
+    SmokeCheck,
+    TrafficShift,
+    UsagePlanTier,
+)
+
+CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
+HANDLER = "index.handler"
+
+
+def canary(stack: Stack, **kwargs: Any) -> CanaryApi:
+    if "function" not in kwargs:
+        kwargs.setdefault("code", CODE)
+        kwargs.setdefault("handler", HANDLER)
+    return CanaryApi(stack, "Api", **kwargs)
+
+
+def only(template: Template, resource_type: str) -> dict[str, Any]:
+    found = template.find_resources(resource_type)
+    assert len(found) == 1, list(found)
+    return next(iter(found.values()))
+
+
+def logical_id(stack: Stack, construct: Any) -> str:
+    return str(stack.resolve(construct.node.default_child.logical_id))
+
+
+def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        key: value["Properties"]
+        for key, value in template.find_resources("AWS::CloudWatch::Alarm").items()
+    }
+
+
+def alarm(template: Template, fragment: str) -> dict[str, Any]:
+    [props] = [p for key, p in alarms_by_name(template).items() if fragment in key]
+    return props
+
+
+def hook_environment(template: Template, hook_fragment: str) -> dict[str, Any]:
+    [fn] = [
+        r["Properties"]
+        for key, r in template.find_resources("AWS::Lambda::Function").items()
+        if hook_fragment in key
+    ]
+    variables: dict[str, Any] = fn["Environment"]["Variables"]
+    return variables
+
+
+# --- alias, versions and the deployment group ---------------------------------------------
+
+
+def test_api_invokes_the_alias_of_the_current_version_not_latest(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    version_id = logical_id(stack, api.version)
+    alias = only(template, "AWS::Lambda::Alias")
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    template.resource_count_is("AWS::Lambda::Version", 1)
+    alias_id = logical_id(stack, api.alias)
+    methods = template.find_resources("AWS::ApiGateway::Method")
+    assert len(methods) == 2
+    for method in methods.values():
+        integration = method["Properties"]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        uri = json.dumps(integration["Uri"])
+        assert alias_id in uri and "$LATEST" not in uri
+
+
+def test_a_code_change_creates_a_new_version(stack: Stack) -> None:
+    other = Stack(stack.node.root, "Other")
+    first = canary(stack)
+    second = CanaryApi(
+        other,
+        "Api",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return 1\n"),
+        handler=HANDLER,
+    )
+    assert logical_id(stack, first.version) != logical_id(other, second.version)
+
+
+def test_deployment_group_shifts_the_alias_and_rolls_back_on_failure_stop_and_alarm(
+    stack: Stack,
+) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    group = only(template, "AWS::CodeDeploy::DeploymentGroup")["Properties"]
+    assert group["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    assert group["DeploymentStyle"] == {
+        "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+        "DeploymentType": "BLUE_GREEN",
+    }
+    assert group["AutoRollbackConfiguration"] == {
+        "Enabled": True,
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"],
+    }
+    assert group["AlarmConfiguration"]["Enabled"] is True
+    assert len(group["AlarmConfiguration"]["Alarms"]) == 4
+    alias = template.find_resources("AWS::Lambda::Alias")
+    [update] = [a["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"] for a in alias.values()]
+    assert update["DeploymentGroupName"] == {"Ref": logical_id(stack, api.deployment_group)}
+    assert update["BeforeAllowTrafficHook"] == {"Ref": logical_id(stack, api.pre_traffic_hook)}
+    assert "AfterAllowTrafficHook" not in update
+
+
+PRESETS = [
+    (TrafficShift.canary(), "CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+    (
+        TrafficShift.canary(interval=Duration.minutes(30)),
+        "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    ),
+    (TrafficShift.linear(), "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"),
+    (
+        TrafficShift.linear(interval=Duration.minutes(10)),
+        "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+    ),
+    (TrafficShift.all_at_once(), "CodeDeployDefault.LambdaAllAtOnce"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shift", "config_name"),
+    PRESETS,
+    ids=["canary", "canary-30", "linear", "linear-10", "all-at-once"],
+)
+def test_each_preset_uses_the_predefined_configuration(
+    stack: Stack, shift: TrafficShift, config_name: str
+) -> None:
+    canary(stack, traffic_shift=shift)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::CodeDeploy::DeploymentConfig", 0)
+    group = only(template, "AWS::CodeDeploy::DeploymentGroup")["Properties"]
+    assert group["DeploymentConfigName"] == config_name
+
+
+@pytest.mark.parametrize(
+    ("shift", "routing"),
+    [
+        (
+            TrafficShift.canary(25, Duration.minutes(15)),
+            {
+                "Type": "TimeBasedCanary",
+                "TimeBasedCanary": {"CanaryInterval": 15, "CanaryPercentage": 25},
+            },
+        ),
+        (
+            TrafficShift.linear(20, Duration.minutes(4)),
+            {
+                "Type": "TimeBasedLinear",
+                "TimeBasedLinear": {"LinearInterval": 4, "LinearPercentage": 20},
+            },
+        ),
+    ],
+    ids=["canary-25-15", "linear-20-4"],
+)
+def test_custom_shift_defines_its_own_configuration(
+    stack: Stack, shift: TrafficShift, routing: dict[str, Any]
+) -> None:
+    api = canary(stack, traffic_shift=shift)
+    template = Template.from_stack(stack)
+    config = only(template, "AWS::CodeDeploy::DeploymentConfig")["Properties"]
+    assert config["ComputePlatform"] == "Lambda"
+    assert config["TrafficRoutingConfig"] == routing
+    group = only(template, "AWS::CodeDeploy::DeploymentGroup")["Properties"]
+    assert group["DeploymentConfigName"] == {
+        "Ref": logical_id(stack, api.node.find_child("DeploymentConfig"))
+    }
+
+
+def test_provisioned_concurrency_is_set_on_the_alias(stack: Stack) -> None:
+    canary(stack, provisioned_concurrency=5)
+    alias = only(Template.from_stack(stack), "AWS::Lambda::Alias")["Properties"]
+    assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 5}
+
+
+def test_no_provisioned_concurrency_by_default(stack: Stack) -> None:
+    canary(stack)
+    alias = only(Template.from_stack(stack), "AWS::Lambda::Alias")["Properties"]
+    assert "ProvisionedConcurrencyConfig" not in alias
+
+
+def test_existing_function_is_released_through_its_current_version(stack: Stack) -> None:
+    function = BaselineFunction(stack, "Mine", code=CODE, handler=HANDLER)
+    api = canary(stack, function=function)
+    assert api.function is function
+    template = Template.from_stack(stack)
+    alias = only(template, "AWS::Lambda::Alias")["Properties"]
+    assert alias["FunctionName"] == {"Ref": logical_id(stack, function)}
+
+
+# --- rollback alarms --------------------------------------------------------------------------
+
+
+def test_function_alarms_watch_the_new_version_through_the_alias(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    function_id = logical_id(stack, api.function)
+    version_id = logical_id(stack, api.version)
+    dimensions = [
+        {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": [version_id, "Version"]}},
+        {"Name": "FunctionName", "Value": {"Ref": function_id}},
+        {
+            "Name": "Resource",
+            "Value": {"Fn::Join": ["", [{"Ref": function_id}, ":live"]]},
+        },
+    ]
+    errors = alarm(template, "NewVersionErrors")
+    assert errors["Namespace"] == "AWS/Lambda" and errors["MetricName"] == "Errors"
+    assert errors["Statistic"] == "Sum" and errors["Threshold"] == 1
+    assert sorted(errors["Dimensions"], key=lambda d: d["Name"]) == dimensions
+    duration = alarm(template, "NewVersionDurationP99")
+    assert duration["MetricName"] == "Duration" and duration["ExtendedStatistic"] == "p99"
+    assert duration["Threshold"] == 3000
+    assert sorted(duration["Dimensions"], key=lambda d: d["Name"]) == dimensions
+    for props in (errors, duration):
+        assert props["Period"] == 60
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_api_alarms_watch_the_stage_5xx_rate_and_p99_latency(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    name = api.api.rest_api_name
+    dimensions = [{"Name": "ApiName", "Value": name}, {"Name": "Stage", "Value": "prod"}]
+    rate = alarm(template, "Api5xxRate")
+    assert rate["Threshold"] == 1
+    [expression, errors] = rate["Metrics"]
+    assert expression["Expression"] == "errors * 100"
+    stat = errors["MetricStat"]
+    assert stat["Metric"] == {
+        "Dimensions": dimensions,
+        "MetricName": "5XXError",
+        "Namespace": "AWS/ApiGateway",
+    }
+    assert stat["Stat"] == "Average" and stat["Period"] == 60
+    latency = alarm(template, "ApiLatencyP99")
+    assert latency["MetricName"] == "Latency" and latency["ExtendedStatistic"] == "p99"
+    assert latency["Dimensions"] == dimensions and latency["Threshold"] == 3000
+
+
+def test_every_generated_alarm_rolls_back_the_deployment(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    group = only(template, "AWS::CodeDeploy::DeploymentGroup")["Properties"]
+    assert group["AlarmConfiguration"]["Alarms"] == [
+        {"Name": {"Ref": logical_id(stack, a)}} for a in api.alarms
+    ]
+    assert not any("AlarmActions" in p for p in alarms_by_name(template).values())
+
+
+def test_thresholds_are_configurable_and_none_leaves_an_alarm_out(stack: Stack) -> None:
+    api = canary(
+        stack,
+        alarms=CanaryApiAlarms(
+            function_errors=5,
+            function_duration_p99=Duration.millis(800),
+            api_5xx_rate_percent=None,
+            api_latency_p99=Duration.seconds(2),
+            period=Duration.minutes(2),
+        ),
+    )
+    template = Template.from_stack(stack)
+    assert len(api.alarms) == 3
+    assert alarm(template, "NewVersionErrors")["Threshold"] == 5
+    assert alarm(template, "NewVersionDurationP99")["Threshold"] == 800
+    assert alarm(template, "ApiLatencyP99")["Threshold"] == 2000
+    assert alarm(template, "ApiLatencyP99")["Period"] == 120
+    assert not [k for k in alarms_by_name(template) if "Api5xxRate" in k]
+
+
+def test_user_alarms_roll_back_too(stack: Stack) -> None:
+    mine = cloudwatch.Alarm.from_alarm_name(stack, "Mine", "orders-backlog")
+    api = canary(stack, rollback_alarms=[mine])
+    extra = cloudwatch.Alarm.from_alarm_name(stack, "Extra", "payments-errors")
+    api.add_rollback_alarm(extra)
+    group = only(Template.from_stack(stack), "AWS::CodeDeploy::DeploymentGroup")["Properties"]
+    names = group["AlarmConfiguration"]["Alarms"]
+    assert names[-2:] == [{"Name": "orders-backlog"}, {"Name": "payments-errors"}]
+    assert len(names) == 6
+
+
+def test_alarm_action_runs_on_alarm_and_ok(stack: Stack) -> None:
+    from aws_cdk import aws_cloudwatch_actions as cw_actions
+    from aws_cdk import aws_sns as sns
+
+    topic = sns.Topic(stack, "Ops")
+    canary(stack, alarm_action=cw_actions.SnsAction(topic))
+    for props in alarms_by_name(Template.from_stack(stack)).values():
+        assert props["AlarmActions"] == [{"Ref": logical_id(stack, topic)}]
+        assert props["OKActions"] == [{"Ref": logical_id(stack, topic)}]
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+
+def test_pre_traffic_hook_checks_health_of_the_new_version_by_default(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    env = hook_environment(template, "PreTrafficHook")
+    assert json.loads(env["SMOKE_CHECKS"]) == [
+        {"name": "GET /health", "method": "GET", "path": "/health", "expected_status": 200}
+    ]
+    assert env["TARGET_FUNCTION_ARN"] == {"Ref": logical_id(stack, api.version)}
+    assert env["SMOKE_CHECK_TIMEOUT_SECONDS"] == "10"
+    assert api.post_traffic_hook is None
+
+
+def test_smoke_checks_are_serialised_for_the_hook(stack: Stack) -> None:
+    canary(
+        stack,
+        smoke_checks=[
+            SmokeCheck(
+                path="/orders",
+                method="post",
+                body={"order_id": "o-1", "quantity": 1},
+                headers={"X-Tenant": "smoke"},
+                query={"dry_run": "1"},
+                expected_status=201,
+                expected_body={"status": "accepted"},
+                name="create order",
+            )
+        ],
+        post_traffic_checks=[SmokeCheck(path="/health")],
+        smoke_check_timeout=Duration.seconds(20),
+    )
+    template = Template.from_stack(stack)
+    pre = hook_environment(template, "PreTrafficHook")
+    assert json.loads(pre["SMOKE_CHECKS"]) == [
+        {
+            "name": "create order",
+            "method": "POST",
+            "path": "/orders",
+            "expected_status": 201,
+            "body": {"order_id": "o-1", "quantity": 1},
+            "headers": {"X-Tenant": "smoke"},
+            "query": {"dry_run": "1"},
+            "expected_body": {"status": "accepted"},
+        }
+    ]
+    assert pre["SMOKE_CHECK_TIMEOUT_SECONDS"] == "20"
+    post = hook_environment(template, "PostTrafficHook")
+    assert json.loads(post["SMOKE_CHECKS"])[0]["path"] == "/health"
+    [update] = [
+        a["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        for a in template.find_resources("AWS::Lambda::Alias").values()
+    ]
+    assert "AfterAllowTrafficHook" in update
+    [fn] = [
+        r["Properties"]
+        for k, r in template.find_resources("AWS::Lambda::Function").items()
+        if "PreTrafficHook" in k
+    ]
+    assert fn["Timeout"] == 50
+
+
+def test_no_smoke_checks_means_no_pre_traffic_hook(stack: Stack) -> None:
+    api = canary(stack, smoke_checks=[])
+    assert api.pre_traffic_hook is None
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::Function", 1)
+
+
+def hook_statements(template: Template, fragment: str) -> list[dict[str, Any]]:
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for k, p in template.find_resources("AWS::IAM::Policy").items()
+        if fragment in k
+    ]
+    statements: list[dict[str, Any]] = policy
+    return statements
+
+
+def test_hook_may_invoke_only_this_functions_versions_and_report_to_this_group(
+    stack: Stack,
+) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    statements = hook_statements(template, "PreTrafficHookServiceRoleDefaultPolicy")
+    by_action = {json.dumps(s["Action"]): s for s in statements}
+    invoke = by_action['"lambda:InvokeFunction"']
+    assert invoke["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [logical_id(stack, api.function), "Arn"]}, ":*"]]
+    }
+    report = by_action['"codedeploy:PutLifecycleEventHookExecutionStatus"']
+    resource = json.dumps(report["Resource"])
+    assert ":deploymentgroup:" in resource
+    assert logical_id(stack, api.deployment_group) in resource
+    for statement in statements:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert not any(a.endswith("*") for a in actions)
+        if statement["Resource"] == "*":
+            assert set(actions) == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+
+
+# --- API hygiene ------------------------------------------------------------------------------
+
+
+def test_stage_has_json_access_logs_with_retention_tracing_and_throttling(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    stage = only(template, "AWS::ApiGateway::Stage")["Properties"]
+    assert stage["StageName"] == "prod"
+    assert stage["TracingEnabled"] is True
+    [settings] = stage["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == 100
+    assert settings["ThrottlingBurstLimit"] == 200
+    assert settings["DataTraceEnabled"] is False
+    log_format = stage["AccessLogSetting"]["Format"]
+    fields = json.loads(log_format)
+    assert {"requestId", "status", "responseLatency", "integrationLatency"} <= set(fields)
+    assert logical_id(stack, api.access_log_group) in json.dumps(
+        stage["AccessLogSetting"]["DestinationArn"]
+    )
+    log_group = template.find_resources("AWS::Logs::LogGroup")[
+        logical_id(stack, api.access_log_group)
+    ]
+    assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+def test_throttling_and_retention_are_configurable(stack: Stack) -> None:
+    api = canary(
+        stack,
+        throttling_rate_limit=50,
+        throttling_burst_limit=75,
+        access_log_retention=logs.RetentionDays.ONE_YEAR,
+        stage_name="live",
+        integration_timeout=Duration.seconds(5),
+    )
+    template = Template.from_stack(stack)
+    stage = only(template, "AWS::ApiGateway::Stage")["Properties"]
+    assert stage["StageName"] == "live"
+    assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 50
+    assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == 75
+    log_group = template.find_resources("AWS::Logs::LogGroup")[
+        logical_id(stack, api.access_log_group)
+    ]
+    assert log_group["Properties"]["RetentionInDays"] == 365
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        assert method["Properties"]["Integration"]["TimeoutInMillis"] == 5000
+
+
+def test_methods_use_iam_authorization_and_request_validation_by_default(stack: Stack) -> None:
+    api = canary(stack)
+    template = Template.from_stack(stack)
+    validator = only(template, "AWS::ApiGateway::RequestValidator")["Properties"]
+    assert validator["ValidateRequestBody"] is True
+    assert validator["ValidateRequestParameters"] is True
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        assert props["AuthorizationType"] == "AWS_IAM"
+        assert props["RequestValidatorId"] == {"Ref": logical_id(stack, api.request_validator)}
+        assert props["Integration"]["TimeoutInMillis"] == 29000
+        assert props.get("ApiKeyRequired", False) is False
+    template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def test_cognito_user_pool_authorizes_instead_of_iam(stack: Stack) -> None:
+    pool = cognito.UserPool(stack, "Users")
+    api = canary(stack, user_pool=pool)
+    template = Template.from_stack(stack)
+    authorizer = only(template, "AWS::ApiGateway::Authorizer")["Properties"]
+    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        assert method["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
+        assert method["Properties"]["AuthorizerId"] == {"Ref": logical_id(stack, api.authorizer)}
+
+
+def test_usage_plan_tiers_require_api_keys(stack: Stack) -> None:
+    api = canary(stack, usage_plans=DEFAULT_USAGE_TIERS)
+    template = Template.from_stack(stack)
+    assert sorted(api.usage_plans) == ["Basic", "Free", "Premium"]
+    plans = template.find_resources("AWS::ApiGateway::UsagePlan")
+    assert len(plans) == 3
+    free = plans[logical_id(stack, api.usage_plans["Free"])]["Properties"]
+    assert free["Throttle"] == {"RateLimit": 5, "BurstLimit": 10}
+    assert free["Quota"] == {"Limit": 10000, "Period": "MONTH"}
+    premium = plans[logical_id(stack, api.usage_plans["Premium"])]["Properties"]
+    assert "Quota" not in premium
+    assert premium["ApiStages"][0]["Stage"] == {"Ref": logical_id(stack, api.api.deployment_stage)}
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        assert method["Properties"]["ApiKeyRequired"] is True
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM"  # keys are not auth
+
+
+def test_grant_invoke_api_names_the_stage(stack: Stack) -> None:
+    from aws_cdk import aws_iam as iam
+
+    api = canary(stack)
+    role = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
+    api.grant_invoke_api(role)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {"PolicyDocument": {"Statement": [Match.object_like({"Action": "execute-api:Invoke"})]}},
+    )
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [Duration.millis(49), Duration.seconds(30), Duration.minutes(1)],
+    ids=["49ms", "30s", "1min"],
+)
+def test_fails_on_integration_timeout_outside_50ms_to_29s(stack: Stack, timeout: Duration) -> None:
+    with pytest.raises(
+        ValueError, match=r"Test/Api: integration_timeout \(ms\) must be between 50"
+    ):
+        canary(stack, integration_timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "timeout", [Duration.millis(50), Duration.seconds(29)], ids=["50ms", "29s"]
+)
+def test_integration_timeout_bounds_are_allowed(stack: Stack, timeout: Duration) -> None:
+    canary(stack, integration_timeout=timeout)
+
+
+def test_fails_on_more_than_10_alarms(stack: Stack) -> None:
+    mine = [cloudwatch.Alarm.from_alarm_name(stack, f"A{i}", f"alarm-{i}") for i in range(7)]
+    with pytest.raises(ValueError, match=r"at most 10 alarms; got 7 rollback_alarms plus 4"):
+        canary(stack, rollback_alarms=mine)
+
+
+def test_fails_when_add_rollback_alarm_exceeds_10(stack: Stack) -> None:
+    mine = [cloudwatch.Alarm.from_alarm_name(stack, f"A{i}", f"alarm-{i}") for i in range(6)]
+    api = canary(stack, rollback_alarms=mine)
+    extra = cloudwatch.Alarm.from_alarm_name(stack, "Extra", "extra")
+    with pytest.raises(ValueError, match=r"at most 10 alarms; it has 10 already"):
+        api.add_rollback_alarm(extra)
+
+
+def test_ten_alarms_are_allowed_when_generated_ones_are_left_out(stack: Stack) -> None:
+    mine = [cloudwatch.Alarm.from_alarm_name(stack, f"A{i}", f"alarm-{i}") for i in range(10)]
+    api = canary(
+        stack,
+        rollback_alarms=mine,
+        alarms=CanaryApiAlarms(
+            function_errors=None,
+            function_duration_p99=None,
+            api_5xx_rate_percent=None,
+            api_latency_p99=None,
+        ),
+    )
+    assert len(api.rollback_alarms) == 10
+
+
+def test_fails_on_function_and_function_props(stack: Stack) -> None:
+    function = BaselineFunction(stack, "Mine", code=CODE, handler=HANDLER)
+    with pytest.raises(ValueError, match=r"Test/Api: pass either 'function'.*'function_props'"):
+        CanaryApi(stack, "Api", function=function, function_props={"memory_size": 512})
+
+
+def test_fails_on_function_and_code(stack: Stack) -> None:
+    function = BaselineFunction(stack, "Mine", code=CODE, handler=HANDLER)
+    with pytest.raises(ValueError, match=r"pass either 'function'.*'code'"):
+        CanaryApi(stack, "Api", function=function, code=CODE)
+
+
+def test_fails_without_code_or_function(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"pass 'code' and 'handler'"):
+        CanaryApi(stack, "Api")
+
+
+@pytest.mark.parametrize(
+    ("shift", "message"),
+    [
+        (TrafficShift.canary(0), r"canary percentage must be between 1 and 99, got 0"),
+        (TrafficShift.linear(100), r"linear percentage must be between 1 and 99, got 100"),
+        (
+            TrafficShift.canary(10, Duration.seconds(90)),
+            r"canary interval must be whole minutes between 1 and 2880, got 90",
+        ),
+        (
+            TrafficShift.linear(10, Duration.days(3)),
+            r"linear interval must be whole minutes between 1 and 2880, got 259200",
+        ),
+    ],
+    ids=["canary-0", "linear-100", "90-seconds", "3-days"],
+)
+def test_fails_on_bad_traffic_shift(stack: Stack, shift: TrafficShift, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        canary(stack, traffic_shift=shift)
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (SmokeCheck(path="health"), r"path must start with '/', got 'health'"),
+        (SmokeCheck(path="/", method="FETCH"), r"method must be an HTTP method, got 'FETCH'"),
+        (SmokeCheck(path="/", expected_status=42), r"expected_status must be between 100 and 599"),
+        (SmokeCheck(path="/", body={1, 2}), r"must be JSON-serialisable"),
+        (SmokeCheck(path="/", body="x" * 4000), r"at most 3000 fit"),
+    ],
+    ids=["path", "method", "status", "not-json", "too-large"],
+)
+def test_fails_on_bad_smoke_check(stack: Stack, check: SmokeCheck, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        canary(stack, smoke_checks=[check])
+
+
+def test_fails_on_bad_smoke_check_timeout(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"smoke_check_timeout \(s\) must be between 1 and 300"):
+        canary(stack, smoke_check_timeout=Duration.minutes(10))
+
+
+def test_fails_on_bad_provisioned_concurrency(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"provisioned_concurrency must be between 1 and"):
+        canary(stack, provisioned_concurrency=0)
+
+
+def test_fails_on_duplicate_usage_plan_tiers(stack: Stack) -> None:
+    tier = UsagePlanTier("Free", rate_limit=1, burst_limit=1)
+    with pytest.raises(ValueError, match=r"tier names must be unique"):
+        canary(stack, usage_plans=[tier, tier])
+
+
+def test_fails_on_rest_api_props_the_pattern_sets(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"rest_api_props\['deploy_options'\] is set by"):
+        canary(stack, rest_api_props={"deploy_options": None})
