@@ -629,6 +629,13 @@ class CanaryApi(Construct):
             "CodeDeploy invokes the hook and waits for its status report; a hook that cannot "
             "report fails the deployment at the hook timeout, which rolls it back.",
         )
+        acknowledge(
+            hook,
+            "ServerlessPatterns-LambdaInvokesLambda",
+            "The hook smoke-checks the version under test once per deployment, on purpose: "
+            "invoking it directly is the check. It serves no request path, so no caller "
+            "waits on the chain.",
+        )
         return hook
 
     def _arn_reference(self, function: lambda_.IFunction) -> str:

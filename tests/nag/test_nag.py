@@ -17,7 +17,9 @@ from tests.conftest import new_app
 
 PACKS = [AwsSolutionsChecks, ServerlessChecks]
 #: One rule, optionally one finding of it: ``AwsSolutions-IAM5[Resource::*]``.
-ONE_FINDING = re.compile(r"^(AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]+\])?$")
+ONE_FINDING = re.compile(
+    r"^(AwsSolutions|Serverless|ServerlessPatterns)-[A-Za-z0-9]+(\[[^\]]+\])?$"
+)
 
 
 def findings(pack_type: type[NagPack], scope: IConstruct) -> list[str]:

@@ -1,0 +1,220 @@
+"""The synthesized view the rules read: every CloudFormation resource of an app, resolved.
+
+Rules see a resource as its CloudFormation type and its properties exactly as the template
+will hold them (tokens resolved by ``Stack.resolve``), and follow ``Ref`` / ``Fn::GetAtt`` to
+other resources of the same stack. A value that stays an intrinsic function after resolution
+(a parameter, an import, a value computed at deploy time) is *unknown*: rules report nothing
+for it rather than guess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import CfnResource, Stack
+
+from constructs import IConstruct
+
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+LAMBDA_ALIAS = "AWS::Lambda::Alias"
+LAMBDA_VERSION = "AWS::Lambda::Version"
+LAMBDA_PERMISSION = "AWS::Lambda::Permission"
+LAMBDA_EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+LAMBDA_EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
+SQS_QUEUE = "AWS::SQS::Queue"
+SNS_TOPIC = "AWS::SNS::Topic"
+SNS_SUBSCRIPTION = "AWS::SNS::Subscription"
+S3_BUCKET = "AWS::S3::Bucket"
+S3_NOTIFICATIONS = "Custom::S3BucketNotifications"
+EVENTS_RULE = "AWS::Events::Rule"
+IAM_ROLE = "AWS::IAM::Role"
+IAM_POLICY = "AWS::IAM::Policy"
+IAM_MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+LOG_GROUP = "AWS::Logs::LogGroup"
+LOG_RETENTION = "Custom::LogRetention"
+
+
+def is_intrinsic(value: Any) -> bool:
+    """Whether a resolved value is an intrinsic function (known only at deploy time)."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    key = next(iter(value))
+    return isinstance(key, str) and (key in ("Ref", "Condition") or key.startswith("Fn::"))
+
+
+def is_known(value: Any) -> bool:
+    """Whether a resolved value holds no intrinsic function anywhere."""
+    if is_intrinsic(value):
+        return False
+    if isinstance(value, Mapping):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(is_known(v) for v in value)
+    return True
+
+
+def referenced_id(value: Any) -> str | None:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` names, else None."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        if isinstance(value.get("Ref"), str):
+            return str(value["Ref"])
+        get_att = value.get("Fn::GetAtt")
+        if isinstance(get_att, list) and get_att and isinstance(get_att[0], str):
+            return str(get_att[0])
+    return None
+
+
+def mentions(value: Any, logical_id: str) -> bool:
+    """Whether ``Ref`` / ``Fn::GetAtt`` of ``logical_id`` appears anywhere in ``value``."""
+    if referenced_id(value) == logical_id:
+        return True
+    if isinstance(value, Mapping):
+        return any(mentions(v, logical_id) for v in value.values())
+    if isinstance(value, list):
+        return any(mentions(v, logical_id) for v in value)
+    return False
+
+
+def as_list(value: Any) -> list[Any]:
+    """A CloudFormation "string or list" value as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def as_int(value: Any) -> int | None:
+    """An integer property (CloudFormation accepts numbers as strings), or None if unknown."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+@dataclass
+class Resource:
+    """One CloudFormation resource: its construct, stack, logical id, type and properties."""
+
+    node: CfnResource
+    stack: Stack
+    logical_id: str
+    type: str
+    _props: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def props(self) -> dict[str, Any]:
+        """The resolved CloudFormation properties (PascalCase keys)."""
+        if self._props is None:
+            resolved = self.stack.resolve(self.node._cfn_properties)
+            rendered = self.node._render_properties(resolved) if resolved else {}
+            self._props = dict(self.stack.resolve(rendered) or {})
+        return self._props
+
+    @property
+    def path(self) -> str:
+        return str(self.node.node.path)
+
+
+class ResourceIndex:
+    """Every CloudFormation resource of an app, by stack and logical id."""
+
+    def __init__(self, root: IConstruct) -> None:
+        self._by_id: dict[tuple[str, str], Resource] = {}
+        self._by_path: dict[str, Resource] = {}
+        self._by_type: dict[str, list[Resource]] = {}
+        for construct in root.node.find_all():
+            if not CfnResource.is_cfn_resource(construct):
+                continue
+            assert isinstance(construct, CfnResource)
+            stack = Stack.of(construct)
+            resource = Resource(
+                node=construct,
+                stack=stack,
+                logical_id=str(stack.resolve(construct.logical_id)),
+                type=construct.cfn_resource_type,
+            )
+            self._by_id[(stack.node.path, resource.logical_id)] = resource
+            self._by_path[resource.path] = resource
+            self._by_type.setdefault(resource.type, []).append(resource)
+
+    def get(self, node: CfnResource) -> Resource | None:
+        """The indexed resource of a construct."""
+        return self._by_path.get(str(node.node.path))
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        """Every resource of the given CloudFormation types."""
+        for type_ in types:
+            yield from self._by_type.get(type_, [])
+
+    def target(self, origin: Resource, value: Any, *types: str) -> Resource | None:
+        """The resource of ``origin``'s stack that ``value`` (Ref / GetAtt) names, of ``types``."""
+        logical_id = referenced_id(value)
+        if logical_id is None:
+            return None
+        found = self._by_id.get((origin.stack.node.path, logical_id))
+        if found is None or (types and found.type not in types):
+            return None
+        return found
+
+    def function_of(self, origin: Resource, value: Any) -> Resource | None:
+        """The function a function name or ARN refers to, through an alias or version too."""
+        target = self.target(origin, value, LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION)
+        if target is None and isinstance(value, Mapping) and "Fn::Join" in value:
+            # "<function ARN>:<qualifier>" as aws-cdk-lib writes a qualified ARN
+            parts = value["Fn::Join"][1] if isinstance(value["Fn::Join"], list) else []
+            refs = [p for p in parts if referenced_id(p) is not None]
+            if len(refs) == 1:
+                target = self.target(origin, refs[0], LAMBDA_FUNCTION, LAMBDA_ALIAS)
+        if target is None or target.type == LAMBDA_FUNCTION:
+            return target
+        return self.function_of(target, target.props.get("FunctionName"))
+
+    def role_statements(self, function: Resource) -> list[dict[str, Any]] | None:
+        """The Allow statements of the function's role (inline and attached policies).
+
+        None when the role is not a role of this stack (imported, or named by a literal ARN).
+        """
+        role = self.target(function, function.props.get("Role"), IAM_ROLE)
+        if role is None:
+            return None
+        documents = [p.get("PolicyDocument") for p in as_list(role.props.get("Policies"))]
+        for policy in self.of_type(IAM_POLICY, IAM_MANAGED_POLICY):
+            if policy.stack is role.stack and any(
+                referenced_id(r) == role.logical_id for r in as_list(policy.props.get("Roles"))
+            ):
+                documents.append(policy.props.get("PolicyDocument"))
+        statements: list[dict[str, Any]] = []
+        for document in documents:
+            if isinstance(document, Mapping):
+                statements.extend(
+                    dict(s)
+                    for s in as_list(document.get("Statement"))
+                    if isinstance(s, Mapping) and s.get("Effect") == "Allow"
+                )
+        return statements
+
+
+def allows(
+    statements: list[dict[str, Any]], action: str, resource: Resource, *, wildcard: bool = True
+) -> bool:
+    """Whether an Allow statement grants ``action`` on ``resource`` (named by Ref / GetAtt).
+
+    With ``wildcard``, a statement with ``Resource: "*"`` counts: it covers the resource too.
+    Literal ARNs are not matched (they cannot be tied to a resource of the app without
+    guessing).
+    """
+    for statement in statements:
+        if "Action" not in statement:
+            continue
+        actions = [a for a in as_list(statement["Action"]) if isinstance(a, str)]
+        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            continue
+        for target in as_list(statement.get("Resource")):
+            if (wildcard and target == "*") or mentions(target, resource.logical_id):
+                return True
+    return False

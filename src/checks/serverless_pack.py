@@ -1,0 +1,145 @@
+"""``ServerlessPatternsChecks``: the source articles' serverless anti-patterns as a cdk-nag 3 pack.
+
+``Validations.of(app).add_plugins(ServerlessPatternsChecks(app))`` runs it at synth next to
+any other pack; ``ServerlessPatternsChecks().validate_scope(scope)`` runs it directly.
+Rule ids are ``ServerlessPatterns-<id>``; acknowledge a finding on the resource it concerns
+with ``Validations.of(resource).acknowledge(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+import jsii
+from aws_cdk import CfnResource, PolicyValidationPluginReport
+from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
+
+from constructs import IConstruct
+from serverless_patterns.checks._resources import ResourceIndex
+from serverless_patterns.checks.rules import RULES, Rule, RuleContext, RuleResult
+
+PACK_NAME = "ServerlessPatterns"
+#: Lambda's default concurrency limit per account and Region.
+ACCOUNT_CONCURRENCY_LIMIT = 1000
+#: Executions Lambda keeps unreserved.
+MIN_UNRESERVED_CONCURRENCY = 100
+#: Every rule id of the pack.
+RULE_IDS = tuple(f"{PACK_NAME}-{rule.id}" for rule in RULES)
+
+
+@jsii.implements(IApplyRule)
+class _AppliedRule:
+    """One rule applied to one resource, in the shape cdk-nag's ``applyRule`` reads."""
+
+    def __init__(
+        self, rule: Rule, node: CfnResource, check: Callable[[CfnResource], RuleResult]
+    ) -> None:
+        self._rule = rule
+        self._node = node
+        self._check = check
+
+    @property
+    def rule_suffix_override(self) -> str | None:
+        return self._rule.id
+
+    @property
+    def info(self) -> str:
+        return self._rule.info
+
+    @property
+    def explanation(self) -> str:
+        return self._rule.explanation
+
+    @property
+    def level(self) -> NagMessageLevel:
+        return self._rule.level
+
+    @property
+    def node(self) -> CfnResource:
+        return self._node
+
+    def rule(self, node: CfnResource) -> RuleResult:
+        return self._check(node)
+
+
+class ServerlessPatternsChecks(NagPack):
+    """Defines a cdk-nag pack of serverless anti-patterns (``ServerlessPatterns-*`` rules).
+
+    Rules read the synthesized CloudFormation properties and follow references between the
+    resources of a stack (an event source mapping to its queue and function, a function to
+    its role's policies). A value that cannot be resolved at synth is never reported.
+    """
+
+    def __init__(
+        self,
+        scope: IConstruct | None = None,
+        *,
+        account_concurrency_limit: int = ACCOUNT_CONCURRENCY_LIMIT,
+        min_unreserved_concurrency: int = MIN_UNRESERVED_CONCURRENCY,
+        verbose: bool | None = None,
+        write_suppressions_to_cloud_formation: bool | None = None,
+    ) -> None:
+        """
+        :param scope: the app the pack is added to (only needed with
+            ``write_suppressions_to_cloud_formation``). Default: - none.
+        :param account_concurrency_limit: the account's Lambda concurrency limit, for
+            ``ReservedConcurrency``. Default: - 1,000 (Lambda's default quota).
+        :param min_unreserved_concurrency: executions that must stay unreserved.
+            Default: - 100 (what Lambda enforces).
+        :param verbose: add each rule's explanation to its findings. Default: - False.
+        :param write_suppressions_to_cloud_formation: copy acknowledgments into template
+            metadata. Default: - False.
+        """
+        super().__init__(
+            scope,
+            verbose=verbose,
+            write_suppressions_to_cloud_formation=write_suppressions_to_cloud_formation,
+        )
+        self._pack_name = PACK_NAME
+        self._account_concurrency_limit = account_concurrency_limit
+        self._min_unreserved_concurrency = min_unreserved_concurrency
+        self._context: RuleContext | None = None
+        self._rules_by_type: dict[str, list[Rule]] = {}
+        for rule in RULES:
+            for resource_type in rule.resource_types:
+                self._rules_by_type.setdefault(resource_type, []).append(rule)
+
+    @property
+    def name(self) -> str:
+        """The name shown in the validation report."""
+        return PACK_NAME
+
+    def validate_scope(self, scope: IConstruct) -> PolicyValidationPluginReport:
+        """Validates ``scope``; the app is indexed afresh for each validation."""
+        self._context = None
+        try:
+            return super().validate_scope(scope)
+        finally:
+            self._context = None
+
+    def _check_resource(self, node: CfnResource) -> None:
+        rules = self._rules_by_type.get(node.cfn_resource_type)
+        if not rules:
+            return
+        for rule in rules:
+            self._apply_rule(cast(IApplyRule, _AppliedRule(rule, node, self._checker(rule))))
+
+    def _checker(self, rule: Rule) -> Callable[[CfnResource], RuleResult]:
+        def check(node: CfnResource) -> RuleResult:
+            context = self._rule_context(node)
+            resource = context.index.get(node)
+            if resource is None:
+                return NagRuleCompliance.NOT_APPLICABLE
+            return rule.check(resource, context)
+
+        return check
+
+    def _rule_context(self, node: CfnResource) -> RuleContext:
+        if self._context is None:
+            self._context = RuleContext(
+                index=ResourceIndex(node.node.root),
+                account_concurrency_limit=self._account_concurrency_limit,
+                min_unreserved_concurrency=self._min_unreserved_concurrency,
+            )
+        return self._context
