@@ -1,7 +1,9 @@
-"""Shared CDK fixtures: apps built with the same feature flags as ``cdk.json``.
+"""Shared fixtures: CDK apps built with the same feature flags as ``cdk.json``, and moto.
 
 The reference app is built and synthesized once per session (per xdist worker). The moto
-server fixture for runtime integration tests lives in ``tests/integration/conftest.py``.
+server fixtures (``moto_endpoint``, ``aws_client``, ``dynamodb``, ``idempotency_table``)
+live in the plain module ``tests/moto_fixtures.py`` and are re-exported here, so a test in
+any folder asks for them by name; nobody imports a conftest.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, Environment, Stack
+from cdk_nag import NagPack
 
+from constructs import IConstruct
 from serverless_patterns.checks import add_checks
 from serverless_patterns.stacks import build_reference_app
+from tests.moto_fixtures import (  # noqa: F401  (fixture re-export)
+    aws_client,
+    dynamodb,
+    idempotency_table,
+    moto_endpoint,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_ENV = Environment(account="123456789012", region="eu-west-1")
@@ -34,6 +44,16 @@ def cdk_context() -> dict[str, Any]:
 def new_app() -> App:
     """An App with the project's feature flags, writing to a fresh temporary folder."""
     return App(context=cdk_context(), outdir=tempfile.mkdtemp(prefix="cdk-test-"))
+
+
+def nag_findings(pack: NagPack, scope: IConstruct) -> list[str]:
+    """Unacknowledged findings of a cdk-nag pack over ``scope``: ``"<rule id> at <path>"``."""
+    report = pack.validate_scope(scope)
+    return [
+        f"{violation.rule_name} at {resource.construct_path}"
+        for violation in report.violations
+        for resource in violation.violating_resources
+    ]
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""Shared fixtures: a real moto server process-local thread, reached over HTTP.
+"""The moto server fixtures: a real moto server in a process-local thread, reached over HTTP.
 
+A plain module, not a conftest: ``tests/conftest.py`` re-exports the fixtures, so a test in
+any folder asks for them by name, and helpers import ``AWS_REGION`` from here.
 Every pytest-xdist worker starts its own server on a free port, so workers never share state.
 Tests on one worker share that server: give queues, tables and buses unique names.
 """

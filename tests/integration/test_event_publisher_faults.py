@@ -19,9 +19,9 @@ import pytest
 from botocore.config import Config
 
 from serverless_patterns.runtime.events.publisher import Event, EventPublisher, PublishError
-from tests.integration.conftest import AWS_REGION
 from tests.integration.event_buses import FanOut, create_fan_out, drain_events
 from tests.integration.put_events_proxy import CallError, PutEventsProxy, put_events_proxy
+from tests.moto_fixtures import AWS_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

@@ -37,7 +37,6 @@ from serverless_patterns.runtime.idempotency import (
     schema,
 )
 from serverless_patterns.runtime.idempotency.sqs_batch import default_namespace, keyed_record
-from tests.integration.conftest import AWS_REGION
 from tests.integration.dynamodb_tables import create_counter_table, create_idempotency_table
 from tests.integration.fault_proxy import (
     THROUGHPUT_EXCEEDED,
@@ -47,6 +46,7 @@ from tests.integration.fault_proxy import (
     fault_proxy,
 )
 from tests.integration.sqs_poller import SqsPoller, queue_depth, receive_all
+from tests.moto_fixtures import AWS_REGION
 from tests.runtime.sqs_events import record_from_message, sqs_event, sqs_record
 
 if TYPE_CHECKING:

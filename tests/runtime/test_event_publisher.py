@@ -30,13 +30,10 @@ from serverless_patterns.runtime.events.publisher import (
     entry_size,
     split_into_calls,
 )
-from tests.integration.conftest import aws_client, moto_endpoint
 from tests.integration.event_buses import FanOut, create_fan_out, received_events
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
-
-__all__ = ["aws_client", "moto_endpoint"]  # the moto server fixtures, used here too
 
 SOURCE = "test.publisher"
 DETAIL_TYPE = "Sized"
