@@ -117,8 +117,10 @@ def checks_from_json(text: str) -> list[SmokeCheck]:
             raise ValueError(f"check {index}: unsupported method {method}")
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError(f"check {index}: expected_status must be an HTTP status")
-        headers = item.get("headers") or {}
-        query = item.get("query") or {}
+        headers = item.get("headers")
+        query = item.get("query")
+        headers = {} if headers is None else headers
+        query = {} if query is None else query
         if not isinstance(headers, dict) or not isinstance(query, dict):
             raise ValueError(f"check {index}: headers and query must be JSON objects")
         checks.append(

@@ -22,6 +22,7 @@ from serverless_patterns.constructs import (
     TrafficShift,
     UsagePlanTier,
 )
+from tests.conftest import new_app
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 HANDLER = "index.handler"
@@ -37,7 +38,8 @@ def canary(stack: Stack, **kwargs: Any) -> CanaryApi:
 def only(template: Template, resource_type: str) -> dict[str, Any]:
     found = template.find_resources(resource_type)
     assert len(found) == 1, list(found)
-    return next(iter(found.values()))
+    [resource] = found.values()
+    return dict(resource)
 
 
 def logical_id(stack: Stack, construct: Any) -> str:
@@ -88,7 +90,7 @@ def test_api_invokes_the_alias_of_the_current_version_not_latest(stack: Stack) -
 
 
 def test_a_code_change_creates_a_new_version(stack: Stack) -> None:
-    other = Stack(stack.node.root, "Other")
+    other = Stack(new_app(), "Other")
     first = canary(stack)
     second = CanaryApi(
         other,
