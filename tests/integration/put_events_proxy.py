@@ -19,25 +19,26 @@ API; it cannot rewrite a response entry by entry, which PutEvents partial failur
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from tests.integration.forwarding_proxy import (
+    ForwardingProxy,
+    Request,
+    Response,
+    aws_json_error,
+    aws_json_headers,
+    running,
+    without_checksum,
+)
 
 __all__ = ["CallError", "Plan", "PutEventsProxy", "SeenCall", "put_events_proxy"]
 
 PUT_EVENTS = "AWSEvents.PutEvents"
-#: Headers about one hop, never forwarded; Content-Length is recomputed.
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer"}
-    | {"upgrade", "content-length"}
-)
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,10 @@ class SeenCall:
 
 
 @dataclass
-class PutEventsProxy:
+class PutEventsProxy(ForwardingProxy):
     """The proxy's state (use ``put_events_proxy()``)."""
 
-    upstream: str
     plan: Plan
-    url: str = ""
     calls: list[SeenCall] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,74 +78,29 @@ class PutEventsProxy:
         with self._lock:
             self.calls.append(call)
 
-    def forward(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        parts = urlsplit(self.upstream)
-        connection = http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port, timeout=30
-        )
-        try:
-            connection.request(method, path, body=body, headers=dict(headers))
-            response = connection.getresponse()
-            payload = response.read()
-            kept = [
-                (name, value)
-                for name, value in response.getheaders()
-                if name.lower() not in _HOP_BY_HOP
-            ]
-            return response.status, kept, payload
-        finally:
-            connection.close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses its connections
-    proxy: PutEventsProxy  # set on the subclass made per proxy
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {
-            name: value for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP
-        }
-        if self.headers.get("X-Amz-Target") != PUT_EVENTS:
-            self._reply(*self.proxy.forward(self.command, self.path, headers, raw))
-            return
-        body = json.loads(raw)
+    def answer(self, request: Request) -> Response:
+        if request.target != PUT_EVENTS:
+            return self.forward(request)
+        body = json.loads(request.body)
         entries: list[dict[str, Any]] = body.get("Entries") or []
-        decision = self.proxy.plan(entries)
+        decision = self.plan(entries)
         if isinstance(decision, CallError):
-            self.proxy._record(SeenCall(entries, [decision.code] * len(entries), decision))
-            error = json.dumps({"__type": decision.code, "message": decision.message})
-            self._reply(
-                decision.status,
-                [
-                    ("Content-Type", "application/x-amz-json-1.1"),
-                    ("x-amzn-RequestId", str(uuid.uuid4())),
-                ],
-                error.encode(),
+            self._record(SeenCall(entries, [decision.code] * len(entries), decision))
+            return aws_json_error(
+                decision.status, decision.code, decision.message, json_version="1.1"
             )
-            return
         codes = list(decision)
         assert len(codes) == len(entries), "the plan must give one item per entry"
         forwarded = [entry for entry, code in zip(entries, codes, strict=True) if code is None]
         results: list[dict[str, Any]] = []
-        response_headers = [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("x-amzn-RequestId", str(uuid.uuid4())),
-        ]
+        response_headers = aws_json_headers("1.1")
         if forwarded:
-            status, response_headers, payload = self.proxy.forward(
-                self.command,
-                self.path,
-                headers,
-                json.dumps({**body, "Entries": forwarded}).encode(),
+            status, response_headers, payload = self.forward(
+                request, json.dumps({**body, "Entries": forwarded}).encode()
             )
             if status != 200:
-                self.proxy._record(SeenCall(entries, [f"HTTP {status}"] * len(entries)))
-                self._reply(status, response_headers, payload)
-                return
+                self._record(SeenCall(entries, [f"HTTP {status}"] * len(entries)))
+                return status, response_headers, payload
             results = json.loads(payload)["Entries"]
         upstream_results = iter(results)
         merged = [
@@ -156,40 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
             for code in codes
         ]
         outcomes = [result.get("ErrorCode") or "ok" for result in merged]
-        self.proxy._record(SeenCall(entries, outcomes))
+        self._record(SeenCall(entries, outcomes))
         answer = {
             "FailedEntryCount": sum(1 for outcome in outcomes if outcome != "ok"),
             "Entries": merged,
         }
-        kept = [(n, v) for n, v in response_headers if n.lower() != "x-amz-crc32"]
-        self._reply(200, kept, json.dumps(answer).encode())
-
-    def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-        self.send_response_only(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: one line per request would flood a failing test's captured output."""
+        return 200, without_checksum(response_headers), json.dumps(answer).encode()
 
 
 @contextmanager
 def put_events_proxy(upstream: str, plan: Plan) -> Iterator[PutEventsProxy]:
     """A running proxy on 127.0.0.1 in front of ``upstream`` (the moto endpoint)."""
-    proxy = PutEventsProxy(upstream, plan)
-    handler = type("PutEventsProxyHandler", (_Handler,), {"proxy": proxy})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    host, port = server.server_address[:2]
-    proxy.url = f"http://{host!s}:{port}"
-    thread = threading.Thread(target=server.serve_forever, name="put-events-proxy", daemon=True)
-    thread.start()
-    try:
+    with running(PutEventsProxy(upstream, plan)) as proxy:
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
