@@ -48,3 +48,22 @@ def test_normalization_replaces_asset_hashes_and_bootstrap_noise() -> None:
     assert normalize_template(template) == {
         "Resources": {"F": {"Properties": {"Code": {"S3Key": "[ASSET-HASH].zip"}}}}
     }
+
+
+def test_normalization_replaces_version_code_hashes_in_ids_and_references() -> None:
+    version_id = "ApiFunctionCurrentVersion43830DBC" + "0a" * 16
+    template = {
+        "Resources": {
+            version_id: {"Type": "AWS::Lambda::Version"},
+            "Alias": {"Properties": {"FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]}}},
+        }
+    }
+    normalized_id = "ApiFunctionCurrentVersion43830DBC[CODE-HASH]"
+    assert normalize_template(template) == {
+        "Resources": {
+            normalized_id: {"Type": "AWS::Lambda::Version"},
+            "Alias": {
+                "Properties": {"FunctionVersion": {"Fn::GetAtt": [normalized_id, "Version"]}}
+            },
+        }
+    }
