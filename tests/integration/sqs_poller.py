@@ -2,8 +2,9 @@
 
 Each poll receives up to 10 messages, invokes the handler with the event Lambda would build,
 deletes the records not reported in ``batchItemFailures`` and makes the failed ones visible
-again at once (their visibility timeout "expires"), so SQS redelivers them and, after
-``maxReceiveCount`` receives, moves them to the dead-letter queue.
+again after ``retry_delay_seconds`` (by default at once: their visibility timeout "expires"),
+so SQS redelivers them and, after ``maxReceiveCount`` receives, moves them to the dead-letter
+queue.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
+
+
+def _no_context() -> None:
+    return None
 
 
 def queue_depth(sqs: SQSClient, queue_url: str) -> int:
@@ -56,8 +61,14 @@ class SqsPoller:
     queue_url: str
     queue_arn: str
     handler: LambdaHandler
+    retry_delay_seconds: int = 0
+    """How long a failed record stays invisible before SQS redelivers it. Default: 0 s."""
+    context: Callable[[], Any] = _no_context
+    """Makes the Lambda context passed with each batch. Default: ``None``."""
     batches: list[list[MessageTypeDef]] = field(default_factory=list)
     """The received messages of every batch delivered to the handler, in order."""
+    failures: list[str] = field(default_factory=list)
+    """The message ids the handler reported as failed, batch after batch."""
 
     def poll(self) -> int:
         """Deliver one batch; return how many messages it held."""
@@ -73,10 +84,11 @@ class SqsPoller:
         event = sqs_event(record_from_message(m, queue_arn=self.queue_arn) for m in messages)
         self.batches.append(messages)
 
-        response = self.handler(event, None)
+        response = self.handler(event, self.context())
 
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         assert failed <= {m["MessageId"] for m in messages}, "unknown itemIdentifier"
+        self.failures.extend(failed)
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
         if done:
@@ -91,7 +103,11 @@ class SqsPoller:
             result = self.sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_delay_seconds,
+                    }
                     for i, m in enumerate(retry)
                 ],
             )

@@ -47,12 +47,12 @@ from tests.integration.fault_proxy import (
 )
 from tests.integration.sqs_poller import SqsPoller, queue_depth, receive_all
 from tests.moto_fixtures import AWS_REGION
-from tests.runtime.sqs_events import record_from_message, sqs_event, sqs_record
+from tests.runtime.sqs_events import sqs_event, sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 NAMESPACE = "payments-flow"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
@@ -281,61 +281,25 @@ class Traffic:
 
 
 @dataclass
-class PollingWorker:
+class PollingWorker(SqsPoller):
     """One concurrent Lambda instance behind the SQS event source mapping.
 
-    Like ``SqsPoller`` but for several workers at once: it passes a Lambda context and returns
-    failed records to the queue after ``retry_delay_seconds`` instead of at once.
+    An ``SqsPoller`` that counts the messages it deletes in ``traffic``, shared with the other
+    workers, and runs until all that was sent has been deleted.
     """
 
-    sqs: SQSClient
-    queue_url: str
-    queue_arn: str
-    handler: LambdaHandler
-    retry_delay_seconds: int
-    traffic: Traffic
-    deliveries: int = 0
-    failures: list[str] = field(default_factory=list)
+    traffic: Traffic = field(default_factory=Traffic)
+
+    @property
+    def deliveries(self) -> int:
+        """Messages delivered to the handler, redeliveries included."""
+        return sum(len(batch) for batch in self.batches)
 
     def poll(self) -> int:
-        messages: list[MessageTypeDef] = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=0,
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            return 0
-        self.deliveries += len(messages)
-        event = sqs_event(record_from_message(m, queue_arn=self.queue_arn) for m in messages)
-        failed = failed_ids(self.handler(event, LambdaContext(timeout_ms=30_000)))
-        assert failed <= {m["MessageId"] for m in messages}, "unknown itemIdentifier"
-        self.failures.extend(failed)
-        done = [m for m in messages if m["MessageId"] not in failed]
-        retry = [m for m in messages if m["MessageId"] in failed]
-        if done:
-            result = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
-                ],
-            )
-            assert not result.get("Failed"), result.get("Failed")
-            self.traffic.count(deleted=len(done))
-        if retry:
-            result = self.sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.retry_delay_seconds,
-                    }
-                    for i, m in enumerate(retry)
-                ],
-            )
-            assert not result.get("Failed"), result.get("Failed")
-        return len(messages)
+        failed_before = len(self.failures)
+        received = super().poll()
+        self.traffic.count(deleted=received - (len(self.failures) - failed_before))
+        return received
 
     def run(self, deadline: float) -> None:
         """Polls until every message sent has been deleted (or the queue is empty for good)."""
@@ -414,7 +378,16 @@ def test_concurrent_workers_run_each_payment_once_across_overlapping_duplicates(
                 idempotency_table, client=dynamodb_client(proxy.url), read_first=read_first
             )
             handler = payments_handler(store, capture)
-            worker = PollingWorker(sqs_client(proxy.url), queue_url, queue_arn, handler, 1, traffic)
+            # A failed record comes back after 1 s (see above).
+            worker = PollingWorker(
+                sqs_client(proxy.url),
+                queue_url,
+                queue_arn,
+                handler,
+                retry_delay_seconds=1,
+                context=lambda: LambdaContext(timeout_ms=30_000),
+                traffic=traffic,
+            )
             pollers.append(worker)
 
         deadline = time.monotonic() + 120
@@ -874,7 +847,7 @@ def test_reference_payments_handler_captures_each_payment_once_and_rejects_alter
 
     with queue_with_dlq(sqs) as (queue_url, queue_arn, dlq_url):
         poller = SqsPoller(
-            sqs, queue_url, queue_arn, lambda e, _: handler(e, LambdaContext(30_000))
+            sqs, queue_url, queue_arn, handler, context=lambda: LambdaContext(30_000)
         )
         originals = [json.dumps(p) for p in payments]
         send_all(sqs, queue_url, [*originals, *originals, invalid, malformed])
