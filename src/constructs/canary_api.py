@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
@@ -345,6 +345,12 @@ class CanaryApi(Construct):
             self._hook("PostTrafficHook", post_json, check_timeout) if post_checks else None
         )
         self._attach_hooks()
+        if self.pre_traffic_hook is None:
+            Annotations.of(self).add_warning_v2(
+                "serverless-patterns:canaryApi:noPreTrafficHook",
+                "smoke_checks is empty: a new version gets traffic without a smoke check, and "
+                "only the rollback alarms can stop a broken release.",
+            )
 
     @property
     def url(self) -> str:

@@ -11,7 +11,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from serverless_patterns.constructs import (
     DEFAULT_USAGE_TIERS,
@@ -376,11 +376,19 @@ def test_smoke_checks_are_serialised_for_the_hook(stack: Stack) -> None:
     assert fn["Timeout"] == 50
 
 
-def test_no_smoke_checks_means_no_pre_traffic_hook(stack: Stack) -> None:
+def test_no_smoke_checks_means_no_pre_traffic_hook_and_a_warning(stack: Stack) -> None:
     api = canary(stack, smoke_checks=[])
     assert api.pre_traffic_hook is None
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::Lambda::Function", 1)
+    Annotations.from_stack(stack).has_warning(
+        "/Test/Api", Match.string_like_regexp("smoke_checks is empty.*canaryApi:noPreTrafficHook")
+    )
+
+
+def test_default_has_no_warnings(stack: Stack) -> None:
+    canary(stack)
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
 
 
 def hook_statements(template: Template, fragment: str) -> list[dict[str, Any]]:
