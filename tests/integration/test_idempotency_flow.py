@@ -96,6 +96,10 @@ def payment(n: int) -> dict[str, Any]:
     return {"payment_id": f"pay-{n:04d}", "amount_cents": 100 + n, "currency": "EUR"}
 
 
+def ids_of(payments: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(p["payment_id"]) for p in payments]
+
+
 def key_of(payment_id: str, namespace: str = NAMESPACE) -> str:
     return idempotency_key(namespace, payment_id)
 
@@ -131,6 +135,14 @@ def statuses(dynamodb: DynamoDBClient, table: str, payment_ids: Sequence[str]) -
     """payment id -> status of its idempotency record (None when there is none)."""
     items = scan(dynamodb, table)
     return {pid: status(items.get(key_of(pid))) for pid in payment_ids}
+
+
+def assert_counted_once_and_completed(
+    dynamodb: DynamoDBClient, counter_table: str, table: str, payment_ids: Sequence[str]
+) -> None:
+    """Each payment counted once in the counter table, and its idempotency record COMPLETED."""
+    assert counters(dynamodb, counter_table) == dict.fromkeys(payment_ids, 1)
+    assert set(statuses(dynamodb, table, payment_ids).values()) == {"COMPLETED"}
 
 
 def error_types(caplog: pytest.LogCaptureFixture) -> dict[str, str]:
@@ -211,6 +223,17 @@ def counter_table(moto_dynamodb: DynamoDBClient) -> str:
 @pytest.fixture
 def capture(moto_dynamodb: DynamoDBClient, counter_table: str) -> Capture:
     return Capture(moto_dynamodb, counter_table)
+
+
+def lock_only_store(table: str, proxy: FaultProxy) -> DynamoDBStore:
+    """A store through ``proxy`` that only locks (no read first), so every key meets the
+    injected PutItem errors; botocore tries each call twice."""
+    return DynamoDBStore(table, client=dynamodb_client(proxy.url, attempts=2), read_first=False)
+
+
+def locking(*keys: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Matches the PutItem requests that lock one of ``keys``."""
+    return lambda body: body["Item"]["id"]["S"] in keys
 
 
 @pytest.fixture
@@ -410,7 +433,7 @@ def test_concurrent_workers_run_each_payment_once_across_overlapping_duplicates(
         dead = receive_all(producer, dlq_url)
 
     assert dead == [], "nothing dead-lettered"
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     assert calls == Counter(dict.fromkeys(payment_ids, 1)), "each payment's work ran once"
     assert counters(moto_dynamodb, counter_table) == dict.fromkeys(payment_ids, 1)
     items = scan(moto_dynamodb, idempotency_table)
@@ -448,7 +471,7 @@ def test_worker_killed_after_taking_locks_blocks_duplicates_until_its_locks_expi
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
     payments = [payment(n) for n in range(10)]
     event = payment_event(payments)
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     records = [SqsRecord(raw) for raw in event["Records"]]
 
     # The dying invocation has 1.5 s left: it takes every lock of its batch, then is killed in
@@ -484,8 +507,7 @@ def test_worker_killed_after_taking_locks_blocks_duplicates_until_its_locks_expi
     response = handler(event, LambdaContext(timeout_ms=30_000))
     assert failed_ids(response) == set()
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
     # A later redelivery runs nothing.
     response = handler(event, LambdaContext(timeout_ms=30_000))
@@ -503,7 +525,7 @@ def test_completions_flushed_before_time_runs_out_survive_the_worker_being_kille
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
     payments = [payment(n) for n in range(6)]
     event = payment_event(payments)
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     records = [SqsRecord(raw) for raw in event["Records"]]
     keyed = [
         keyed_record(r, NAMESPACE, lambda record: record.json()["payment_id"], None)
@@ -534,8 +556,7 @@ def test_completions_flushed_before_time_runs_out_survive_the_worker_being_kille
     response = payments_handler(store, capture)(event, LambdaContext(timeout_ms=30_000))
     assert failed_ids(response) == set()
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1)), "0 and 1 not rerun"
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 # --- (c) DynamoDB errors -------------------------------------------------------------------
@@ -548,17 +569,12 @@ def test_lock_errors_fail_only_their_records_without_running_them(
     capture: Capture,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Locks only (no read first): every key meets the injected PutItem errors.
-    store = DynamoDBStore(
-        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
-    )
+    store = lock_only_store(idempotency_table, proxy)
     payments = [payment(n) for n in range(10)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     broken = {payment_ids[1], payment_ids[4], payment_ids[8]}
     broken_keys = {key_of(pid) for pid in broken}
-    rule = proxy.inject(
-        FaultRule(PUT_ITEM, when=lambda body: body["Item"]["id"]["S"] in broken_keys)
-    )
+    rule = proxy.inject(FaultRule(PUT_ITEM, when=locking(*broken_keys)))
     event = payment_event(payments)
     handler = payments_handler(store, capture)
 
@@ -579,8 +595,7 @@ def test_lock_errors_fail_only_their_records_without_running_them(
 
     assert failed_ids(response) == set()
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1)), "healthy ones not rerun"
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 def test_throttled_locks_are_retried_then_fail_only_their_record(
@@ -590,17 +605,14 @@ def test_throttled_locks_are_retried_then_fail_only_their_record(
     capture: Capture,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Locks only (no read first): every key meets the injected PutItem errors.
-    store = DynamoDBStore(
-        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
-    )
+    store = lock_only_store(idempotency_table, proxy)
     payments = [payment(n) for n in range(4)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     once, always = key_of(payment_ids[0]), key_of(payment_ids[1])
     throttled_once = proxy.inject(
         FaultRule(
             PUT_ITEM,
-            when=lambda body: body["Item"]["id"]["S"] == once,
+            when=locking(once),
             error=THROUGHPUT_EXCEEDED,
             times=1,
         )
@@ -608,7 +620,7 @@ def test_throttled_locks_are_retried_then_fail_only_their_record(
     throttled_always = proxy.inject(
         FaultRule(
             PUT_ITEM,
-            when=lambda body: body["Item"]["id"]["S"] == always,
+            when=locking(always),
             error=THROUGHPUT_EXCEEDED,
         )
     )
@@ -635,17 +647,14 @@ def test_lost_lock_response_leaves_the_record_locked_until_its_invocation_deadli
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The lock is written but its response is lost; the retry finds the lock taken."""
-    # Locks only (no read first): every key meets the injected PutItem errors.
-    store = DynamoDBStore(
-        idempotency_table, client=dynamodb_client(proxy.url, attempts=2), read_first=False
-    )
+    store = lock_only_store(idempotency_table, proxy)
     payments = [payment(n) for n in range(3)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     lost = key_of(payment_ids[2])
     rule = proxy.inject(
         FaultRule(
             PUT_ITEM,
-            when=lambda body: body["Item"]["id"]["S"] == lost,
+            when=locking(lost),
             mode=Mode.LOSE_RESPONSE,
             times=1,
         )
@@ -668,8 +677,7 @@ def test_lost_lock_response_leaves_the_record_locked_until_its_invocation_deadli
     response = handler(event, LambdaContext(timeout_ms=30_000))
     assert failed_ids(response) == set()
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 def test_transient_completion_write_errors_are_retried(
@@ -682,7 +690,7 @@ def test_transient_completion_write_errors_are_retried(
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
     # 30 records: two BatchWriteItem chunks (25 + 5), written concurrently.
     payments = [payment(n) for n in range(30)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM, times=3))
 
     response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
@@ -691,8 +699,7 @@ def test_transient_completion_write_errors_are_retried(
     assert rule.injected == 3
     writes = proxy.requests(BATCH_WRITE_ITEM)
     assert len(writes) == 3 + 2, "each chunk retried until written"
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 def test_unprocessed_completion_writes_are_resent(
@@ -703,7 +710,7 @@ def test_unprocessed_completion_writes_are_resent(
 ) -> None:
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
     payments = [payment(n) for n in range(10)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     # The first two BatchWriteItem calls write one item each and return the rest unprocessed.
     proxy.inject(FaultRule(BATCH_WRITE_ITEM, mode=Mode.UNPROCESSED, times=2))
 
@@ -715,8 +722,7 @@ def test_unprocessed_completion_writes_are_resent(
         for request in proxy.requests(BATCH_WRITE_ITEM)
     ]
     assert sizes == [10, 9, 8], "only the unprocessed items are sent again"
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 def test_completion_writes_failing_for_good_leave_records_in_progress_not_failed(
@@ -728,7 +734,7 @@ def test_completion_writes_failing_for_good_leave_records_in_progress_not_failed
 ) -> None:
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
     payments = [payment(n) for n in range(10)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     event = payment_event(payments)
     handler = payments_handler(store, capture)
     rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM))
@@ -793,10 +799,9 @@ def test_read_first_skips_known_duplicates_and_falls_back_to_locks_when_reads_fa
     assert run(payment_event([*first, *later])) == (set(), 2, 15), "one read, one retry"
     assert failing_reads.injected == 2
 
-    payment_ids = [str(p["payment_id"]) for p in [*first, *later]]
+    payment_ids = ids_of([*first, *later])
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
-    assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids).values()) == {"COMPLETED"}
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 # --- the reference payments handler ----------------------------------------------------------
@@ -832,7 +837,7 @@ def test_reference_payments_handler_captures_each_payment_once_and_rejects_alter
     handler: LambdaHandler = module.handler
 
     payments = [payment(n) for n in range(20)]
-    payment_ids = [str(p["payment_id"]) for p in payments]
+    payment_ids = ids_of(payments)
     invalid = json.dumps({"payment_id": "pay-invalid", "amount_cents": 0, "currency": "EUR"})
     malformed = '{"payment_id": "pay-malformed", "amount_cents": 1'
     altered_amount = json.dumps({**payments[3], "amount_cents": 999_999})
