@@ -35,6 +35,7 @@ IAM_POLICY = "AWS::IAM::Policy"
 IAM_MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 LOG_GROUP = "AWS::Logs::LogGroup"
 LOG_RETENTION = "Custom::LogRetention"
+_FUNCTION_TYPES = (LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION)
 
 
 def is_intrinsic(value: Any) -> bool:
@@ -65,6 +66,22 @@ def referenced_id(value: Any) -> str | None:
         if isinstance(get_att, list) and get_att and isinstance(get_att[0], str):
             return str(get_att[0])
     return None
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Every logical id a ``Ref`` or ``Fn::GetAtt`` in ``value`` names (pseudo parameters
+    such as ``AWS::Region`` included; look them up to keep resources only)."""
+    found: set[str] = set()
+    direct = referenced_id(value)
+    if direct is not None:
+        found.add(direct)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            found |= referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item)
+    return found
 
 
 def mentions(value: Any, logical_id: str) -> bool:
@@ -163,13 +180,17 @@ class ResourceIndex:
 
     def function_of(self, origin: Resource, value: Any) -> Resource | None:
         """The function a function name or ARN refers to, through an alias or version too."""
-        target = self.target(origin, value, LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION)
-        if target is None and isinstance(value, Mapping) and "Fn::Join" in value:
-            # "<function ARN>:<qualifier>" as aws-cdk-lib writes a qualified ARN
-            parts = value["Fn::Join"][1] if isinstance(value["Fn::Join"], list) else []
-            refs = [p for p in parts if referenced_id(p) is not None]
-            if len(refs) == 1:
-                target = self.target(origin, refs[0], LAMBDA_FUNCTION, LAMBDA_ALIAS)
+        target = self.target(origin, value, *_FUNCTION_TYPES)
+        if target is None:
+            # a qualified ARN or name built from one function, alias or version, as
+            # aws-cdk-lib writes them ("Fn::Join" of "Fn::Select" of its ARN, ":<alias>")
+            found = [
+                t
+                for logical_id in sorted(referenced_ids(value))
+                if (t := self.target(origin, {"Ref": logical_id}, *_FUNCTION_TYPES)) is not None
+            ]
+            if len(found) == 1:
+                target = found[0]
         if target is None or target.type == LAMBDA_FUNCTION:
             return target
         return self.function_of(target, target.props.get("FunctionName"))

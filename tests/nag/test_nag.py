@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
 
 from constructs import IConstruct
-from tests.conftest import new_app
+from tests.conftest import nag_findings, new_app
 
 PACKS = [AwsSolutionsChecks, ServerlessChecks]
 #: One rule, optionally one finding of it: ``AwsSolutions-IAM5[Resource::*]``.
@@ -23,12 +23,7 @@ ONE_FINDING = re.compile(
 
 
 def findings(pack_type: type[NagPack], scope: IConstruct) -> list[str]:
-    report = pack_type(scope).validate_scope(scope)
-    return [
-        f"{violation.rule_name} at {resource.construct_path}"
-        for violation in report.violations
-        for resource in violation.violating_resources
-    ]
+    return nag_findings(pack_type(scope), scope)
 
 
 @pytest.mark.parametrize("pack_type", PACKS, ids=lambda p: p.__name__)

@@ -23,7 +23,8 @@ ASYNC_PRINCIPALS = frozenset({"events.amazonaws.com", "sns.amazonaws.com", "s3.a
 def _invoked_asynchronously(function: Resource, context: RuleContext) -> bool:
     index = context.index
     return any(
-        permission.props.get("Principal") in ASYNC_PRINCIPALS
+        isinstance(principal := permission.props.get("Principal"), str)
+        and principal in ASYNC_PRINCIPALS
         and index.function_of(permission, permission.props.get("FunctionName")) is function
         for permission in index.of_type(LAMBDA_PERMISSION)
     )
