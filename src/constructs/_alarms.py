@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from constructs import Construct
+
+AlarmSpec = tuple[str, cloudwatch.IMetric | None, float | None, str]
+"""One wanted alarm: construct id, metric, threshold and description. A ``None`` metric or
+threshold means the alarm is turned off."""
 
 
 def threshold_alarm(
@@ -36,3 +42,23 @@ def threshold_alarm(
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
     return alarm
+
+
+def threshold_alarms(
+    scope: Construct, wanted: Iterable[AlarmSpec], *, action: cloudwatch.IAlarmAction | None
+) -> list[cloudwatch.Alarm]:
+    """Defines a ``threshold_alarm`` for each wanted alarm that is not turned off, in order,
+    inside a new ``Alarms`` child of ``scope``."""
+    alarms = Construct(scope, "Alarms")
+    return [
+        threshold_alarm(
+            alarms,
+            name,
+            metric=metric,
+            threshold=threshold,
+            description=description,
+            action=action,
+        )
+        for name, metric, threshold, description in wanted
+        if metric is not None and threshold is not None
+    ]

@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct, IConstruct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._alarms import threshold_alarm
+from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
 from serverless_patterns.constructs._event_targets import (
     BufferedTarget,
     LambdaTarget,
@@ -204,8 +204,7 @@ class FanOutTarget(Construct):
     ) -> list[cloudwatch.Alarm]:
         if thresholds.dead_letter_messages is None:
             return []
-        scope = Construct(self, "Alarms")
-        wanted: list[tuple[str, sqs.IQueue, str]] = [
+        queues: list[tuple[str, sqs.IQueue, str]] = [
             (
                 "DeadLetterMessages",
                 self.dead_letter_queue,
@@ -214,7 +213,7 @@ class FanOutTarget(Construct):
             )
         ]
         if self.failure_queue is not None:
-            wanted.append(
+            queues.append(
                 (
                     "FailureQueueMessages",
                     self.failure_queue,
@@ -222,19 +221,18 @@ class FanOutTarget(Construct):
                     "failure queue.",
                 )
             )
-        return [
-            threshold_alarm(
-                scope,
+        wanted: list[AlarmSpec] = [
+            (
                 name,
-                metric=queue.metric_approximate_number_of_messages_visible(
+                queue.metric_approximate_number_of_messages_visible(
                     period=thresholds.period, statistic="Maximum"
                 ),
-                threshold=thresholds.dead_letter_messages,
-                description=description,
-                action=action,
+                thresholds.dead_letter_messages,
+                description,
             )
-            for name, queue, description in wanted
+            for name, queue, description in queues
         ]
+        return threshold_alarms(self, wanted, action=action)
 
 
 class FanOutRule(Construct):
@@ -318,9 +316,8 @@ class FanOutRule(Construct):
     def _create_alarms(
         self, thresholds: EventBusFanOutAlarms, action: cloudwatch.IAlarmAction | None
     ) -> list[cloudwatch.Alarm]:
-        scope = Construct(self, "Alarms")
         period = thresholds.period
-        wanted: list[tuple[str, cloudwatch.IMetric, int | None, str]] = [
+        wanted: list[AlarmSpec] = [
             (
                 "FailedInvocations",
                 self.metric_failed_invocations(period=period),
@@ -343,18 +340,7 @@ class FanOutRule(Construct):
                 "quota; deliveries are delayed.",
             ),
         ]
-        return [
-            threshold_alarm(
-                scope,
-                name,
-                metric=metric,
-                threshold=threshold,
-                description=description,
-                action=action,
-            )
-            for name, metric, threshold, description in wanted
-            if threshold is not None
-        ]
+        return threshold_alarms(self, wanted, action=action)
 
 
 class EventBusFanOut(Construct):

@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._alarms import threshold_alarm
+from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
@@ -378,9 +378,8 @@ class QueueWorker(Construct):
     def _create_alarms(
         self, thresholds: QueueWorkerAlarms, action: cloudwatch.IAlarmAction | None
     ) -> list[cloudwatch.Alarm]:
-        scope = Construct(self, "Alarms")
         period = thresholds.period
-        wanted: list[tuple[str, cloudwatch.IMetric | None, float | None, str]] = [
+        wanted: list[AlarmSpec] = [
             (
                 "DeadLetterMessages",
                 self.dead_letter_queue.metric_approximate_number_of_messages_visible(
@@ -416,15 +415,4 @@ class QueueWorker(Construct):
                 "of other consumers.",
             ),
         ]
-        return [
-            threshold_alarm(
-                scope,
-                name,
-                metric=metric,
-                threshold=threshold,
-                description=description,
-                action=action,
-            )
-            for name, metric, threshold, description in wanted
-            if metric is not None and threshold is not None
-        ]
+        return threshold_alarms(self, wanted, action=action)
