@@ -13,6 +13,7 @@ import json
 import random
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from serverless_patterns.runtime.events.envelope import EventEnvelope
 from serverless_patterns.runtime.events.publisher import (
     MAX_REQUEST_BYTES,
     EntryTooLargeError,
@@ -30,10 +32,11 @@ from serverless_patterns.runtime.events.publisher import (
     entry_size,
     split_into_calls,
 )
-from tests.integration.event_buses import FanOut, create_fan_out, received_events
+from tests.integration.event_buses import create_fan_out, received_events
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 SOURCE = "test.publisher"
 DETAIL_TYPE = "Sized"
@@ -71,16 +74,34 @@ class RecordedCalls:
         return sorted([json.loads(entry["Detail"])["n"] for entry in call] for call in self.calls)
 
 
-@pytest.fixture
-def fan_out(aws_client: Callable[[str], Any]) -> FanOut:
-    """A new bus with one rule delivering every event of ``SOURCE`` to a queue."""
-    return create_fan_out(aws_client("events"), aws_client("sqs"), queues=1, source=SOURCE)
+@dataclass(frozen=True)
+class Bus:
+    """A moto bus with one rule delivering every event of ``SOURCE`` to a queue, and a
+    publisher to it whose PutEvents requests are recorded."""
+
+    name: str
+    publisher: EventPublisher
+    calls: RecordedCalls
+    queue_url: str
+    sqs: SQSClient
+
+    def delivered(self) -> list[EventEnvelope]:
+        """Every event the queue holds (each received once)."""
+        return received_events(self.sqs, self.queue_url)
 
 
 @pytest.fixture
 def recorded(aws_client: Callable[[str], Any]) -> Iterator[tuple[EventBridgeClient, RecordedCalls]]:
     client = aws_client("events")
     yield client, RecordedCalls(client)
+
+
+@pytest.fixture
+def bus(aws_client: Callable[[str], Any], recorded: tuple[EventBridgeClient, RecordedCalls]) -> Bus:
+    client, calls = recorded
+    fan_out = create_fan_out(aws_client("events"), aws_client("sqs"), queues=1, source=SOURCE)
+    publisher = EventPublisher(fan_out.bus_name, client=client)
+    return Bus(fan_out.bus_name, publisher, calls, fan_out.targets[0].queue_url, aws_client("sqs"))
 
 
 # --- entry size (the rule from the EventBridge User Guide) ------------------------------------
@@ -149,13 +170,8 @@ def test_split_rejects_an_entry_over_the_limit_naming_it() -> None:
 # --- against the moto server ------------------------------------------------------------------
 
 
-def test_publish_splits_by_count_and_maps_results_to_entries(
-    fan_out: FanOut,
-    recorded: tuple[EventBridgeClient, RecordedCalls],
-    aws_client: Callable[[str], Any],
-) -> None:
-    client, calls = recorded
-    publisher = EventPublisher(fan_out.bus_name, client=client)
+def test_publish_splits_by_count_and_maps_results_to_entries(bus: Bus) -> None:
+    publisher, calls = bus.publisher, bus.calls
     events = [Event(SOURCE, "Counted", {"n": n}) for n in range(25)]
 
     result = publisher.publish(events)
@@ -163,23 +179,15 @@ def test_publish_splits_by_count_and_maps_results_to_entries(
     assert result.ok and result.failed == ()
     assert result.calls == 3
     assert calls.numbers() == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
-    assert all(entry["EventBusName"] == fan_out.bus_name for call in calls.calls for entry in call)
+    assert all(entry["EventBusName"] == bus.name for call in calls.calls for entry in call)
     assert len(set(result.event_ids)) == 25 and None not in result.event_ids
     # the id returned for entry i is the id of the event whose detail is i
-    delivered = {
-        e.id: e.detail["n"]
-        for e in received_events(aws_client("sqs"), fan_out.targets[0].queue_url)
-    }
+    delivered = {e.id: e.detail["n"] for e in bus.delivered()}
     assert {result.event_ids[n]: n for n in range(25)} == delivered
 
 
-def test_publish_splits_by_size_exactly_at_the_limit(
-    fan_out: FanOut,
-    recorded: tuple[EventBridgeClient, RecordedCalls],
-    aws_client: Callable[[str], Any],
-) -> None:
-    client, calls = recorded
-    publisher = EventPublisher(fan_out.bus_name, client=client)
+def test_publish_splits_by_size_exactly_at_the_limit(bus: Bus) -> None:
+    publisher, calls = bus.publisher, bus.calls
     half = MAX_REQUEST_BYTES // 2
     sizes = [
         half,  # 0 and 1 fill a call exactly
@@ -200,16 +208,13 @@ def test_publish_splits_by_size_exactly_at_the_limit(
     for call in calls.calls:  # what went over the wire, measured by the documented rule
         assert sum(entry_size(entry) for entry in call) <= MAX_REQUEST_BYTES
         assert len(call) <= 10
-    delivered = received_events(aws_client("sqs"), fan_out.targets[0].queue_url)
+    delivered = bus.delivered()
     assert sorted(e.detail["n"] for e in delivered) == list(range(len(sizes)))
     assert {result.event_ids[e.detail["n"]] for e in delivered} == {e.id for e in delivered}
 
 
-def test_oversized_entry_fails_before_any_call(
-    fan_out: FanOut, recorded: tuple[EventBridgeClient, RecordedCalls]
-) -> None:
-    client, calls = recorded
-    publisher = EventPublisher(fan_out.bus_name, client=client)
+def test_oversized_entry_fails_before_any_call(bus: Bus) -> None:
+    publisher, calls = bus.publisher, bus.calls
     events = [sized_event(n, 100) for n in range(15)]
     events[12] = Event(
         SOURCE, DETAIL_TYPE, {"n": 12, "secret": SECRET, "pad": "x" * MAX_REQUEST_BYTES}
@@ -225,27 +230,17 @@ def test_oversized_entry_fails_before_any_call(
     assert calls.calls == []
 
 
-def test_entry_at_the_limit_is_accepted(
-    fan_out: FanOut,
-    recorded: tuple[EventBridgeClient, RecordedCalls],
-    aws_client: Callable[[str], Any],
-) -> None:
-    client, calls = recorded
-    result = EventPublisher(fan_out.bus_name, client=client).publish(
-        [sized_event(0, MAX_REQUEST_BYTES)]
-    )
-    assert result.ok and len(calls.calls) == 1
-    assert len(received_events(aws_client("sqs"), fan_out.targets[0].queue_url)) == 1
+def test_entry_at_the_limit_is_accepted(bus: Bus) -> None:
+    result = bus.publisher.publish([sized_event(0, MAX_REQUEST_BYTES)])
+    assert result.ok and len(bus.calls.calls) == 1
+    assert len(bus.delivered()) == 1
 
 
-def test_unserializable_detail_fails_before_any_call(
-    fan_out: FanOut, recorded: tuple[EventBridgeClient, RecordedCalls]
-) -> None:
-    client, calls = recorded
+def test_unserializable_detail_fails_before_any_call(bus: Bus) -> None:
     events = [Event(SOURCE, "T", {"n": 0}), Event(SOURCE, "T", {"at": datetime.now(UTC)})]
     with pytest.raises(EventEntryError, match=r"#1: detail is not JSON-serializable \(TypeError\)"):
-        EventPublisher(fan_out.bus_name, client=client).publish(events)
-    assert calls.calls == []
+        bus.publisher.publish(events)
+    assert bus.calls.calls == []
 
 
 def test_publish_of_nothing_makes_no_call(
