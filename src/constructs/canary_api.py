@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._alarms import threshold_alarm
+from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
 from serverless_patterns.constructs._api_hygiene import (
     MAX_INTEGRATION_TIMEOUT_MS,
     MIN_INTEGRATION_TIMEOUT_MS,
@@ -35,7 +35,7 @@ from serverless_patterns.constructs._deployment_config import (
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._runtime_asset import runtime_code
-from serverless_patterns.constructs._validation import check_range, is_known, reject_both
+from serverless_patterns.constructs._validation import check_range, reject_both
 
 HOOK_HANDLER = "serverless_patterns.runtime.handlers.smoke_check_hook.handler"
 #: CodeDeploy accepts at most 10 alarms per deployment group.
@@ -551,9 +551,8 @@ class CanaryApi(Construct):
     def _create_alarms(
         self, thresholds: CanaryApiAlarms, action: cloudwatch.IAlarmAction | None
     ) -> list[cloudwatch.Alarm]:
-        scope = Construct(self, "Alarms")
         period = thresholds.period
-        wanted: list[tuple[str, cloudwatch.IMetric, float | None, str]] = [
+        wanted: list[AlarmSpec] = [
             (
                 "NewVersionErrors",
                 self.metric_new_version("Errors", statistic="Sum", period=period),
@@ -591,13 +590,7 @@ class CanaryApi(Construct):
                 "p99 API latency (ms) is too high: the deployment rolls back.",
             ),
         ]
-        return [
-            threshold_alarm(
-                scope, name, metric=metric, threshold=threshold, description=text, action=action
-            )
-            for name, metric, threshold, text in wanted
-            if threshold is not None and is_known(threshold)
-        ]
+        return threshold_alarms(self, wanted, action=action)
 
     def _hook(
         self, construct_id: str, checks_json: str, check_timeout: Duration
