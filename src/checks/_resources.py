@@ -137,6 +137,11 @@ class Resource:
         return str(self.node.node.path)
 
 
+def same_stack(a: Resource, b: Resource) -> bool:
+    """Whether two resources are in one stack (so Ref / GetAtt between them resolve)."""
+    return bool(a.stack.node.path == b.stack.node.path)
+
+
 class ResourceIndex:
     """Every CloudFormation resource of an app, by stack and logical id."""
 
@@ -203,9 +208,17 @@ class ResourceIndex:
         role = self.target(function, function.props.get("Role"), IAM_ROLE)
         if role is None:
             return None
-        documents = [p.get("PolicyDocument") for p in as_list(role.props.get("Policies"))]
+        documents = [
+            p.get("PolicyDocument")
+            for p in as_list(role.props.get("Policies"))
+            if isinstance(p, Mapping)
+        ]
+        for arn in as_list(role.props.get("ManagedPolicyArns")):
+            managed = self.target(role, arn, IAM_MANAGED_POLICY)
+            if managed is not None:
+                documents.append(managed.props.get("PolicyDocument"))
         for policy in self.of_type(IAM_POLICY, IAM_MANAGED_POLICY):
-            if policy.stack is role.stack and any(
+            if same_stack(policy, role) and any(
                 referenced_id(r) == role.logical_id for r in as_list(policy.props.get("Roles"))
             ):
                 documents.append(policy.props.get("PolicyDocument"))

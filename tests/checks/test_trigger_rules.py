@@ -182,3 +182,17 @@ def test_invoking_a_function_named_by_an_unresolvable_arn_is_not_reported(stack:
         iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[arn])
     )
     assert findings(stack, "LambdaInvokesLambda") == []
+
+
+def test_permissions_of_an_attached_managed_policy_are_read(stack: Stack) -> None:
+    fn = function(stack)
+    queue = queue_with_dlq(stack, visibility_timeout=Duration.seconds(60))
+    fn.add_event_source(sources.SqsEventSource(queue, report_batch_item_failures=True))
+    policy = iam.ManagedPolicy(
+        stack,
+        "Send",
+        statements=[iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])],
+    )
+    assert fn.role is not None
+    fn.role.add_managed_policy(policy)
+    assert findings(stack, "RecursiveTrigger") == [RECURSIVE]

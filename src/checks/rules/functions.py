@@ -19,6 +19,7 @@ from serverless_patterns.checks._resources import (
     as_int,
     is_intrinsic,
     mentions,
+    same_stack,
 )
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
@@ -115,7 +116,7 @@ def _default_log_groups(function: Resource, index: ResourceIndex) -> list[Resour
     found = []
     for group in index.of_type(LOG_GROUP, LOG_RETENTION):
         group_name = group.props.get("LogGroupName")
-        if (group.stack is function.stack and mentions(group_name, function.logical_id)) or (
+        if (same_stack(group, function) and mentions(group_name, function.logical_id)) or (
             literal is not None and group_name == literal
         ):
             found.append(group)

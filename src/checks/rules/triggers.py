@@ -22,6 +22,7 @@ from serverless_patterns.checks._resources import (
     allows,
     as_list,
     is_known,
+    same_stack,
 )
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
@@ -104,7 +105,7 @@ def _invokes_function(function: Resource, context: RuleContext) -> RuleResult:
     if statements is None:
         return NagRuleCompliance.NOT_APPLICABLE
     for candidate in index.of_type(LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION):
-        if candidate.stack is not function.stack:
+        if not same_stack(candidate, function):
             continue
         invoked = (
             candidate
