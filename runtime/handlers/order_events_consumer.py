@@ -23,6 +23,7 @@ from serverless_patterns.runtime.events.envelope import (
     event_batch_handler,
     event_handler,
 )
+from serverless_patterns.runtime.handlers._orders import order_fields
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +34,12 @@ class InvalidOrderEventError(ValueError):
 
 def parse_order(event: EventEnvelope) -> tuple[str, int]:
     """``(order_id, quantity)`` from the event's detail, or InvalidOrderEventError."""
-    order_id = event.detail.get("order_id")
-    if not isinstance(order_id, str) or not order_id.strip():
-        raise InvalidOrderEventError(
-            f"Event {event.id}: detail.order_id must be a non-empty string, "
-            f"got {type(order_id).__name__}"
-        )
-    quantity = event.detail.get("quantity")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise InvalidOrderEventError(
-            f"Event {event.id}: detail.quantity must be a positive integer, "
-            f"got {type(quantity).__name__}"
-        )
-    return order_id, quantity
+    return order_fields(
+        event.detail,
+        where=f"Event {event.id}",
+        error=InvalidOrderEventError,
+        field_prefix="detail.",
+    )
 
 
 def handle_order_placed(event: EventEnvelope) -> dict[str, object]:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serverless_patterns.runtime.events.publisher import Event, EventPublisher
+from serverless_patterns.runtime.handlers._orders import order_fields
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +45,7 @@ def parse_orders(event: Any) -> list[dict[str, Any]]:
             raise InvalidOrderError(
                 f"order #{index} must be a JSON object, got {type(order).__name__}"
             )
-        order_id = order.get("order_id")
-        if not isinstance(order_id, str) or not order_id.strip():
-            raise InvalidOrderError(
-                f"order #{index}: order_id must be a non-empty string, "
-                f"got {type(order_id).__name__}"
-            )
-        quantity = order.get("quantity")
-        # bool is an int subclass; true is not a quantity.
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise InvalidOrderError(
-                f"order #{index}: quantity must be a positive integer, "
-                f"got {type(quantity).__name__}"
-            )
+        order_id, quantity = order_fields(order, where=f"order #{index}", error=InvalidOrderError)
         orders.append({"order_id": order_id, "quantity": quantity})
     return orders
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from serverless_patterns.runtime.batch import SqsRecord, batch_handler
+from serverless_patterns.runtime.handlers._orders import order_fields
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +31,7 @@ def parse_order(record: SqsRecord) -> tuple[str, int]:
         raise InvalidOrderError(
             f"Record {record.message_id}: body must be a JSON object, got {type(data).__name__}"
         )
-    order_id = data.get("order_id")
-    if not isinstance(order_id, str) or not order_id.strip():
-        raise InvalidOrderError(
-            f"Record {record.message_id}: order_id must be a non-empty string, "
-            f"got {type(order_id).__name__}"
-        )
-    quantity = data.get("quantity")
-    # bool is an int subclass; true is not a quantity.
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise InvalidOrderError(
-            f"Record {record.message_id}: quantity must be a positive integer, "
-            f"got {type(quantity).__name__}"
-        )
-    return order_id, quantity
+    return order_fields(data, where=f"Record {record.message_id}", error=InvalidOrderError)
 
 
 def handle_record(record: SqsRecord) -> None:
