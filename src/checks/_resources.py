@@ -4,7 +4,8 @@ Rules see a resource as its CloudFormation type and its properties exactly as th
 will hold them (tokens resolved by ``Stack.resolve``), and follow ``Ref`` / ``Fn::GetAtt`` to
 other resources of the same stack. A value that stays an intrinsic function after resolution
 (a parameter, an import, a value computed at deploy time) is *unknown*: rules report nothing
-for it rather than guess.
+for it rather than guess. Raw overrides (``add_property_override``) are not part of this view:
+aws-cdk-lib keeps them private until it writes the template.
 """
 
 from __future__ import annotations
