@@ -1,9 +1,9 @@
 """Shared fixtures: CDK apps built with the same feature flags as ``cdk.json``, and moto.
 
 The reference app is built and synthesized once per session (per xdist worker). The moto
-server fixtures (``moto_endpoint``, ``aws_client``, ``dynamodb``, ``idempotency_table``)
-live in the plain module ``tests/moto_fixtures.py`` and are re-exported here, so a test in
-any folder asks for them by name; nobody imports a conftest.
+server fixtures (``moto_endpoint``, ``aws_client``, ``sqs``, ``dynamodb``,
+``idempotency_table``) live in the plain module ``tests/moto_fixtures.py`` and are
+re-exported here, so a test in any folder asks for them by name; nobody imports a conftest.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.moto_fixtures import (  # noqa: F401  (fixture re-export)
     dynamodb,
     idempotency_table,
     moto_endpoint,
+    sqs,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

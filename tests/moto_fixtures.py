@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 AWS_REGION = "us-east-1"
 
@@ -60,6 +63,13 @@ def aws_client(moto_endpoint: str) -> Callable[[str], Any]:
         return boto3.client(service, endpoint_url=moto_endpoint, region_name=AWS_REGION)
 
     return make
+
+
+@pytest.fixture
+def sqs(aws_client: Callable[[str], Any]) -> SQSClient:
+    """An SQS client bound to the moto server."""
+    client: SQSClient = aws_client("sqs")
+    return client
 
 
 @pytest.fixture

@@ -39,12 +39,6 @@ CONSUMED_EVENTS = 200
 
 
 @pytest.fixture
-def sqs(aws_client: Callable[[str], Any]) -> SQSClient:
-    client: SQSClient = aws_client("sqs")
-    return client
-
-
-@pytest.fixture
 def events_client(aws_client: Callable[[str], Any]) -> EventBridgeClient:
     client: EventBridgeClient = aws_client("events")
     return client

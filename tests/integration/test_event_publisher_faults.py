@@ -83,11 +83,6 @@ def fan_out(aws_client: Callable[[str], Any]) -> FanOut:
     return create_fan_out(aws_client("events"), aws_client("sqs"), queues=1)
 
 
-@pytest.fixture
-def sqs(aws_client: Callable[[str], Any]) -> Any:
-    return aws_client("sqs")
-
-
 def publisher_through(proxy: PutEventsProxy, fan_out: FanOut) -> EventPublisher:
     """A publisher whose client talks to the proxy, without botocore retries of its own."""
     client: EventBridgeClient = boto3.client(

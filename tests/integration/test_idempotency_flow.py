@@ -210,12 +210,6 @@ def moto_dynamodb(dynamodb: Any) -> DynamoDBClient:
 
 
 @pytest.fixture
-def sqs(aws_client: Callable[[str], Any]) -> SQSClient:
-    client: SQSClient = aws_client("sqs")
-    return client
-
-
-@pytest.fixture
 def counter_table(moto_dynamodb: DynamoDBClient) -> str:
     return create_counter_table(moto_dynamodb)
 

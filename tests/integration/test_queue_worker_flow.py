@@ -10,9 +10,9 @@ import base64
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -66,12 +66,6 @@ def max_receive_count() -> int:
     assert isinstance(count, int)
     assert count >= 5, "at least 5, so a throttled message is not dead-lettered early"
     return count
-
-
-@pytest.fixture
-def sqs(aws_client: Callable[[str], Any]) -> SQSClient:
-    client: SQSClient = aws_client("sqs")
-    return client
 
 
 @contextmanager

@@ -97,11 +97,15 @@ def recorded(aws_client: Callable[[str], Any]) -> Iterator[tuple[EventBridgeClie
 
 
 @pytest.fixture
-def bus(aws_client: Callable[[str], Any], recorded: tuple[EventBridgeClient, RecordedCalls]) -> Bus:
+def bus(
+    aws_client: Callable[[str], Any],
+    sqs: SQSClient,
+    recorded: tuple[EventBridgeClient, RecordedCalls],
+) -> Bus:
     client, calls = recorded
-    fan_out = create_fan_out(aws_client("events"), aws_client("sqs"), queues=1, source=SOURCE)
+    fan_out = create_fan_out(aws_client("events"), sqs, queues=1, source=SOURCE)
     publisher = EventPublisher(fan_out.bus_name, client=client)
-    return Bus(fan_out.bus_name, publisher, calls, fan_out.targets[0].queue_url, aws_client("sqs"))
+    return Bus(fan_out.bus_name, publisher, calls, fan_out.targets[0].queue_url, sqs)
 
 
 # --- entry size (the rule from the EventBridge User Guide) ------------------------------------
