@@ -18,7 +18,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +45,13 @@ from tests.integration.fault_proxy import (
     fault_proxy,
 )
 from tests.integration.sqs_poller import SqsPoller, queue_depth, receive_all
+from tests.integration.sqs_queues import message_entries, queue_with_dlq, send_all
 from tests.moto_fixtures import AWS_REGION
 from tests.runtime.sqs_events import sqs_event, sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 NAMESPACE = "payments-flow"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
@@ -236,42 +235,6 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
         yield running
 
 
-@contextmanager
-def queue_with_dlq(
-    sqs: SQSClient, *, max_receive_count: int = MAX_RECEIVE_COUNT, visibility_timeout: int = 180
-) -> Iterator[tuple[str, str, str]]:
-    """(queue URL, queue ARN, DLQ URL) of a fresh queue pair redriving like QueueWorker's."""
-    name = f"payments-{uuid.uuid4().hex[:12]}"
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
-    redrive = {
-        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
-        "maxReceiveCount": max_receive_count,
-    }
-    queue_url = sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(redrive),
-        },
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    try:
-        yield queue_url, arn["Attributes"]["QueueArn"], dlq_url
-    finally:
-        sqs.delete_queue(QueueUrl=queue_url)
-        sqs.delete_queue(QueueUrl=dlq_url)
-
-
-def send_all(sqs: SQSClient, queue_url: str, bodies: Sequence[str]) -> None:
-    for start in range(0, len(bodies), 10):
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start : start + 10])
-        ]
-        result = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        assert len(result["Successful"]) == len(entries), result.get("Failed")
-
-
 # --- (a) concurrent consumers ---------------------------------------------------------------
 
 
@@ -378,7 +341,12 @@ def test_concurrent_workers_run_each_payment_once_across_overlapping_duplicates(
     # dead-lettered unless maxReceiveCount were raised far above what QueueWorker deploys.
     with (
         fault_proxy(moto_endpoint, serialize=True) as proxy,  # atomic requests, as in AWS
-        queue_with_dlq(sqs_client(proxy.url), visibility_timeout=30) as queues,
+        queue_with_dlq(
+            sqs_client(proxy.url),
+            max_receive_count=MAX_RECEIVE_COUNT,
+            visibility_timeout=30,
+            prefix="payments",
+        ) as queues,
     ):
         queue_url, queue_arn, dlq_url = queues
         producer = sqs_client(proxy.url)
@@ -417,7 +385,7 @@ def test_concurrent_workers_run_each_payment_once_across_overlapping_duplicates(
                     time.sleep(0.005)
                 if traffic.failed.is_set():
                     break  # a worker failed: its error is raised below
-                send_all(producer, queue_url, window)
+                send_all(producer, queue_url, message_entries(window))
                 traffic.count(sent=len(window))
             traffic.all_sent.set()
             for future in running:
@@ -844,12 +812,16 @@ def test_reference_payments_handler_captures_each_payment_once_and_rejects_alter
             if r.getMessage() == "Payment captured"
         )
 
-    with queue_with_dlq(sqs) as (queue_url, queue_arn, dlq_url):
+    with queue_with_dlq(sqs, max_receive_count=MAX_RECEIVE_COUNT, prefix="payments") as (
+        queue_url,
+        queue_arn,
+        dlq_url,
+    ):
         poller = SqsPoller(
             sqs, queue_url, queue_arn, handler, context=lambda: LambdaContext(30_000)
         )
         originals = [json.dumps(p) for p in payments]
-        send_all(sqs, queue_url, [*originals, *originals, invalid, malformed])
+        send_all(sqs, queue_url, message_entries([*originals, *originals, invalid, malformed]))
         start = time.time()
         poller.drain()
 
@@ -872,7 +844,9 @@ def test_reference_payments_handler_captures_each_payment_once_and_rejects_alter
         # Later: resends of captured payments, and two that reuse a payment id with different
         # amount or currency.
         caplog.clear()
-        send_all(sqs, queue_url, [*originals[:5], altered_amount, altered_currency])
+        send_all(
+            sqs, queue_url, message_entries([*originals[:5], altered_amount, altered_currency])
+        )
         poller.drain()
 
         dead = receive_all(sqs, dlq_url)

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,11 +16,11 @@ import pytest
 from serverless_patterns.runtime.batch import SqsRecord, batch_handler
 from serverless_patterns.runtime.handlers import queue_worker
 from tests.integration.sqs_poller import SqsPoller, queue_depth, receive_all
+from tests.integration.sqs_queues import queue_with_dlq, send_all
 from tests.runtime.sqs_events import string_attribute
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.literals import QueueAttributeNameType
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 POISON_BODIES = [
@@ -66,42 +63,6 @@ def max_receive_count() -> int:
     assert isinstance(count, int)
     assert count >= 5, "at least 5, so a throttled message is not dead-lettered early"
     return count
-
-
-@contextmanager
-def queue_with_dlq(
-    sqs: SQSClient, max_receive_count: int, *, fifo: bool = False
-) -> Iterator[tuple[str, str, str]]:
-    """(queue URL, queue ARN, DLQ URL) of a fresh queue pair, deleted afterwards."""
-    suffix = ".fifo" if fifo else ""
-    name = f"orders-{uuid.uuid4().hex[:12]}"
-    fifo_attributes: dict[QueueAttributeNameType, str] = {"FifoQueue": "true"} if fifo else {}
-
-    def create(queue_name: str, attributes: dict[QueueAttributeNameType, str]) -> tuple[str, str]:
-        url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        return url, arn["Attributes"]["QueueArn"]
-
-    dlq_url, dlq_arn = create(f"{name}-dlq{suffix}", {**fifo_attributes})
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-    queue_url, queue_arn = create(
-        f"{name}{suffix}",
-        {"VisibilityTimeout": "180", "RedrivePolicy": json.dumps(redrive), **fifo_attributes},
-    )
-    try:
-        yield queue_url, queue_arn, dlq_url
-    finally:
-        sqs.delete_queue(QueueUrl=queue_url)
-        sqs.delete_queue(QueueUrl=dlq_url)
-
-
-def send_all(
-    sqs: SQSClient, queue_url: str, entries: list[SendMessageBatchRequestEntryTypeDef]
-) -> None:
-    for start in range(0, len(entries), 10):
-        chunk = entries[start : start + 10]
-        result = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk)
-        assert len(result["Successful"]) == len(chunk), result.get("Failed")
 
 
 class CountingWorker:
@@ -151,7 +112,11 @@ def test_standard_queue_processes_good_orders_once_and_dead_letters_poison(
     ]
     assert len(entries) == 1000
 
-    with queue_with_dlq(sqs, max_receive_count) as (queue_url, queue_arn, dlq_url):
+    with queue_with_dlq(sqs, max_receive_count=max_receive_count, prefix="orders") as (
+        queue_url,
+        queue_arn,
+        dlq_url,
+    ):
         worker = CountingWorker()
         poller = SqsPoller(sqs, queue_url, queue_arn, batch_handler(worker))
         # Producers send while the function consumes. Keeping the backlog short also keeps
@@ -209,7 +174,11 @@ def test_fifo_queue_keeps_group_order_around_a_poison_message(
                 }
             )
 
-    with queue_with_dlq(sqs, max_receive_count, fifo=True) as (queue_url, queue_arn, dlq_url):
+    with queue_with_dlq(sqs, max_receive_count=max_receive_count, fifo=True, prefix="orders") as (
+        queue_url,
+        queue_arn,
+        dlq_url,
+    ):
         send_all(sqs, queue_url, entries)
         worker = CountingWorker()
         poller = SqsPoller(sqs, queue_url, queue_arn, batch_handler(worker))
