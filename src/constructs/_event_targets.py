@@ -27,7 +27,12 @@ from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
     check_idempotency_options,
 )
-from serverless_patterns.constructs._validation import check_range, is_known, reject_both
+from serverless_patterns.constructs._validation import (
+    check_range,
+    check_whole_seconds,
+    is_known,
+    reject_both,
+)
 from serverless_patterns.constructs.queue_worker import QueueWorker
 
 if TYPE_CHECKING:
@@ -420,16 +425,10 @@ def _check_retry_options(scope: IConstruct, where: str, spec: _RetryOptions) -> 
             f"{scope.node.path}: {where} retry_attempts must be a whole number, got {attempts!r}"
         )
     check_range(scope, f"{where} retry_attempts", attempts, 0, _defaults.MAX_EVENT_RETRY_ATTEMPTS)
-    age = spec.max_event_age.to_seconds(integral=False)
-    if is_known(age) and age != int(age):
-        raise ValueError(
-            f"{scope.node.path}: {where} max_event_age must be a whole number of seconds, "
-            f"got {age} s"
-        )
-    check_range(
+    check_whole_seconds(
         scope,
-        f"{where} max_event_age (seconds)",
-        age,
+        f"{where} max_event_age",
+        spec.max_event_age,
         _defaults.MIN_EVENT_AGE_SECONDS,
         _defaults.MAX_EVENT_AGE_SECONDS,
     )

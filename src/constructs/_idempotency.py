@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct, IConstruct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._validation import check_range, is_known
+from serverless_patterns.constructs._validation import check_whole_seconds
 from serverless_patterns.constructs.idempotency_table import IdempotencyTable, grant_item_actions
 from serverless_patterns.runtime.idempotency import schema
 
@@ -41,16 +41,10 @@ class IdempotencyOptions:
 
 def check_idempotency_options(scope: IConstruct, options: IdempotencyOptions) -> None:
     """Raises ValueError, naming ``scope``'s path and the value, when an option is invalid."""
-    amount = options.expires_after.to_seconds(integral=False)
-    if is_known(amount) and amount != int(amount):
-        raise ValueError(
-            f"{scope.node.path}: idempotency expires_after must be a whole number of seconds, "
-            f"got {amount} s"
-        )
-    check_range(
+    check_whole_seconds(
         scope,
-        "idempotency expires_after (seconds)",
-        amount,
+        "idempotency expires_after",
+        options.expires_after,
         1,
         _defaults.MAX_IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
     )

@@ -18,6 +18,19 @@ def check_range(scope: IConstruct, name: str, value: float | None, low: float, h
         raise ValueError(f"{scope.node.path}: {name} must be between {low} and {high}, got {value}")
 
 
+def check_whole_seconds(
+    scope: IConstruct, name: str, duration: Duration, low: float, high: float
+) -> None:
+    """Raises ValueError when a known duration is not a whole number of seconds, or lies
+    outside ``[low, high]`` seconds; tokens pass."""
+    amount = duration.to_seconds(integral=False)
+    if is_known(amount) and amount != int(amount):
+        raise ValueError(
+            f"{scope.node.path}: {name} must be a whole number of seconds, got {amount} s"
+        )
+    check_range(scope, f"{name} (seconds)", amount, low, high)
+
+
 def seconds(duration: Duration | None) -> int:
     """Whole seconds of a duration; 0 for None."""
     return 0 if duration is None else int(duration.to_seconds())
