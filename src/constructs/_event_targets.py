@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
 from aws_cdk import Duration, Names, Stack
@@ -59,6 +59,14 @@ class _DeadLetterOptions:
     dead_letter_queue_props: Mapping[str, Any] | None = None
 
 
+class _RetryPolicy(TypedDict):
+    """The keyword arguments of a retrying ``aws_events_targets`` target."""
+
+    dead_letter_queue: sqs.IQueue
+    retry_attempts: int
+    max_event_age: Duration
+
+
 @dataclass(frozen=True, kw_only=True)
 class _RetryOptions(_DeadLetterOptions):
     """How long and how often EventBridge retries a failed delivery before dead-lettering it.
@@ -72,6 +80,14 @@ class _RetryOptions(_DeadLetterOptions):
     retry_attempts: int = _defaults.EVENT_RETRY_ATTEMPTS
     # Duration is immutable, so sharing the one default instance is safe.
     max_event_age: Duration = _defaults.EVENT_MAX_EVENT_AGE
+
+    def _retry_policy(self, dead_letter_queue: sqs.IQueue) -> _RetryPolicy:
+        """The dead-letter queue and retry policy, as every retrying target class takes them."""
+        return {
+            "dead_letter_queue": dead_letter_queue,
+            "retry_attempts": self.retry_attempts,
+            "max_event_age": self.max_event_age,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,9 +134,7 @@ class LambdaTarget(_DeliveryOptions):
         return targets.LambdaFunction(
             self.function,
             event=self.input,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=self.retry_attempts,
-            max_event_age=self.max_event_age,
+            **self._retry_policy(dead_letter_queue),
         )
 
 
@@ -158,9 +172,7 @@ class QueueTarget(_DeliveryOptions):
             self.queue,
             message=self.input,
             message_group_id=self.message_group_id,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=self.retry_attempts,
-            max_event_age=self.max_event_age,
+            **self._retry_policy(dead_letter_queue),
         )
 
 
@@ -193,9 +205,7 @@ class BufferedTarget(_RetryOptions):
         return targets.SqsQueue(
             self.worker.queue,
             message_group_id=self.message_group_id,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=self.retry_attempts,
-            max_event_age=self.max_event_age,
+            **self._retry_policy(dead_letter_queue),
         )
 
 
@@ -227,9 +237,7 @@ class TopicTarget(_DeliveryOptions):
         return RuleScopedTopic(
             self.topic,
             message=self.input,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=self.retry_attempts,
-            max_event_age=self.max_event_age,
+            **self._retry_policy(dead_letter_queue),
         )
 
 
@@ -253,9 +261,7 @@ class StateMachineTarget(_DeliveryOptions):
         return targets.SfnStateMachine(
             self.state_machine,
             input=self.input,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=self.retry_attempts,
-            max_event_age=self.max_event_age,
+            **self._retry_policy(dead_letter_queue),
         )
 
 
