@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -85,3 +85,36 @@ class BaselineFunction(lambda_.Function):
                 "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
                 "permissions; the service requires Resource '*'.",
             )
+
+
+F = TypeVar("F", bound=lambda_.IFunction)
+
+
+def function_or_baseline(
+    scope: Construct,
+    existing: F | None,
+    *,
+    code: lambda_.Code | None,
+    handler: str | None,
+    function_props: Mapping[str, Any] | None,
+    synchronous_reason: str,
+) -> F | BaselineFunction:
+    """The ``existing`` function, or a new ``BaselineFunction`` with the id ``Function``.
+
+    The new function is invoked synchronously by the pattern, so its Serverless-LambdaDLQ
+    finding is acknowledged with ``synchronous_reason`` (a function DLQ applies only to
+    asynchronous invocations). Callers check first that ``code`` and ``handler`` are given
+    when ``existing`` is None.
+    """
+    if existing is not None:
+        return existing
+    if code is None or handler is None:
+        raise ValueError(
+            f"{scope.node.path}: pass 'code' and 'handler' for a new function, "
+            "or an existing 'function'"
+        )
+    function = BaselineFunction(
+        scope, "Function", code=code, handler=handler, function_props=function_props
+    )
+    acknowledge(function, "Serverless-LambdaDLQ", synchronous_reason)
+    return function

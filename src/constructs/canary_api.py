@@ -32,7 +32,7 @@ from serverless_patterns.constructs._deployment_config import (
     check_traffic_shift,
     deployment_config,
 )
-from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._function import BaselineFunction, function_or_baseline
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import check_range, reject_both
@@ -241,20 +241,15 @@ class CanaryApi(Construct):
             )
 
         #: The function behind the API.
-        self.function: lambda_.Function
-        if function is None:
-            assert code is not None and handler is not None  # checked above
-            self.function = BaselineFunction(
-                self, "Function", code=code, handler=handler, function_props=function_props
-            )
-            acknowledge(
-                self.function,
-                "Serverless-LambdaDLQ",
-                "API Gateway invokes the function synchronously and returns its errors to the "
-                "client; a function DLQ applies only to asynchronous invocations.",
-            )
-        else:
-            self.function = function
+        self.function: lambda_.Function = function_or_baseline(
+            self,
+            function,
+            code=code,
+            handler=handler,
+            function_props=function_props,
+            synchronous_reason="API Gateway invokes the function synchronously and returns its "
+            "errors to the client; a function DLQ applies only to asynchronous invocations.",
+        )
         #: The version of the current code; a code change creates a new one.
         self.version: lambda_.IVersion = self.function.current_version
         #: The alias the API invokes and CodeDeploy moves between versions.

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
-from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._function import function_or_baseline
 from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
     check_idempotency_options,
@@ -196,21 +196,16 @@ class QueueWorker(Construct):
             self.dead_letter_queue = self._check_existing_queue(queue, required_visibility)
 
         #: The function that processes the messages.
-        self.function: lambda_.IFunction
-        if function is None:
-            assert code is not None and handler is not None  # checked above
-            self.function = BaselineFunction(
-                self, "Function", code=code, handler=handler, function_props=function_props
-            )
-            acknowledge(
-                self.function,
-                "Serverless-LambdaDLQ",
-                "The function is invoked synchronously by the SQS event source mapping; a "
-                "function DLQ applies only to asynchronous invocations. Failed messages go to "
-                "the queue's dead-letter queue.",
-            )
-        else:
-            self.function = function
+        self.function: lambda_.IFunction = function_or_baseline(
+            self,
+            function,
+            code=code,
+            handler=handler,
+            function_props=function_props,
+            synchronous_reason="The function is invoked synchronously by the SQS event source "
+            "mapping; a function DLQ applies only to asynchronous invocations. Failed messages "
+            "go to the queue's dead-letter queue.",
+        )
 
         if self.function.role is not None or function is None:
             self.queue.grant_consume_messages(self.function)
