@@ -29,6 +29,8 @@ from serverless_patterns.constructs.event_bus_fan_out import (
 )
 from serverless_patterns.constructs.idempotency_table import IdempotencyTable
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
+from serverless_patterns.constructs.webhook_receiver import WebhookReceiver, WebhookReceiverAlarms
+from serverless_patterns.constructs.webhook_sender import WebhookSender
 
 __all__ = [
     "DEFAULT_USAGE_TIERS",
@@ -56,5 +58,8 @@ __all__ = [
     "TopicTarget",
     "TrafficShift",
     "UsagePlanTier",
+    "WebhookReceiver",
+    "WebhookReceiverAlarms",
+    "WebhookSender",
     "runtime_code",
 ]

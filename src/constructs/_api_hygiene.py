@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_apigateway as apigw
 
+from serverless_patterns.constructs._nag import acknowledge
+
 #: API Gateway's limit for a REST integration (seed and documentation): 50 ms to 29 s.
 MIN_INTEGRATION_TIMEOUT_MS = 50
 MAX_INTEGRATION_TIMEOUT_MS = 29_000
@@ -64,4 +66,20 @@ def json_access_log_format() -> apigw.AccessLogFormat:
         '"integrationStatus":"$context.integration.status",'
         '"errorMessage":"$context.error.message",'
         '"xrayTraceId":"$context.xrayTraceId"}'
+    )
+
+
+def acknowledge_stage(stage: apigw.Stage) -> None:
+    """Acknowledges the stage findings no library construct can fix (WAF, execution logs)."""
+    acknowledge(
+        stage,
+        "AwsSolutions-APIG3",
+        "A WAF web ACL is an account-level choice the library does not own; associate "
+        "yours with the stage ARN (wafv2.CfnWebACLAssociation).",
+    )
+    acknowledge(
+        stage,
+        "AwsSolutions-APIG6",
+        "Execution logging needs the account-wide API Gateway CloudWatch role, a "
+        "singleton a library must not create; JSON access logs are on for every request.",
     )

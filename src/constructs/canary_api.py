@@ -25,6 +25,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
+    acknowledge_stage,
     json_access_log_format,
 )
 from serverless_patterns.constructs._deployment_config import (
@@ -302,7 +303,7 @@ class CanaryApi(Construct):
         self.proxy = self.api.root.add_resource("{proxy+}")
         #: Every method of the API: ``ANY /`` and ``ANY /{proxy+}``.
         self.methods: list[apigw.Method] = self._add_methods(api_keys=bool(usage_plans))
-        self._acknowledge_stage()
+        acknowledge_stage(self.api.deployment_stage)
         #: Usage plans by tier name; empty without ``usage_plans``.
         self.usage_plans: dict[str, apigw.UsagePlan] = {
             tier.name: self._add_usage_plan(tier) for tier in usage_plans or []
@@ -445,21 +446,6 @@ class CanaryApi(Construct):
                     "user_pool to authorize with a Cognito user pool instead.",
                 )
         return methods
-
-    def _acknowledge_stage(self) -> None:
-        stage = self.api.deployment_stage
-        acknowledge(
-            stage,
-            "AwsSolutions-APIG3",
-            "A WAF web ACL is an account-level choice the library does not own; associate "
-            "yours with the stage ARN (wafv2.CfnWebACLAssociation).",
-        )
-        acknowledge(
-            stage,
-            "AwsSolutions-APIG6",
-            "Execution logging needs the account-wide API Gateway CloudWatch role, a "
-            "singleton a library must not create; JSON access logs are on for every request.",
-        )
 
     def _add_usage_plan(self, tier: UsagePlanTier) -> apigw.UsagePlan:
         return self.api.add_usage_plan(

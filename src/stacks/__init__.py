@@ -9,6 +9,7 @@ from serverless_patterns.stacks.canary_api_stack import CanaryApiStack
 from serverless_patterns.stacks.event_bus_fan_out_stack import EventBusFanOutStack
 from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsumerStack
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
+from serverless_patterns.stacks.webhooks_stack import WebhooksStack
 
 STACK_PREFIX = "ServerlessPatterns"
 
@@ -39,6 +40,12 @@ def build_reference_app(scope: Construct) -> list[Stack]:
             description="Pattern 4: CanaryApi (a REST API whose function is released by "
             "CodeDeploy canary, smoke-checked and rolled back by alarms)",
         ),
+        WebhooksStack(
+            scope,
+            f"{STACK_PREFIX}-Webhooks",
+            description="Pattern 6: Webhooks (a receiver verifying Standard Webhooks signatures "
+            "into a QueueWorker, and a sender signing and retrying deliveries)",
+        ),
     ]
 
 
@@ -48,5 +55,6 @@ __all__ = [
     "EventBusFanOutStack",
     "IdempotentConsumerStack",
     "QueueWorkerStack",
+    "WebhooksStack",
     "build_reference_app",
 ]

@@ -19,6 +19,7 @@ STACKS = [
     f"{STACK_PREFIX}-IdempotentConsumer",
     f"{STACK_PREFIX}-EventBusFanOut",
     f"{STACK_PREFIX}-CanaryApi",
+    f"{STACK_PREFIX}-Webhooks",
 ]
 
 

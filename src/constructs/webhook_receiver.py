@@ -1,0 +1,495 @@
+"""WebhookReceiver: verify Standard Webhooks signatures, dedupe, buffer in a queue (pattern 6)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Names, RemovalPolicy, Stack, Tokenization
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+
+from constructs import Construct
+from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
+from serverless_patterns.constructs._api_hygiene import (
+    MAX_INTEGRATION_TIMEOUT_MS,
+    THROTTLING_BURST_LIMIT,
+    THROTTLING_RATE_LIMIT,
+    acknowledge_stage,
+    json_access_log_format,
+)
+from serverless_patterns.constructs._function import BaselineFunction
+from serverless_patterns.constructs._idempotency import (
+    IdempotencyOptions,
+    check_idempotency_options,
+    enable_idempotency,
+)
+from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
+from serverless_patterns.constructs._runtime_asset import runtime_code
+from serverless_patterns.constructs._validation import (
+    check_range,
+    check_whole_seconds,
+    reject_both,
+    seconds,
+)
+from serverless_patterns.constructs.queue_worker import QueueWorker
+from serverless_patterns.runtime.webhooks import contract
+
+#: Standard Webhooks: a 5-minute replay window. The longest we accept is an hour.
+DEFAULT_TOLERANCE = Duration.minutes(5)
+MAX_TOLERANCE_SECONDS = 3600
+#: How long the verifier keeps the secret before reading it again (a rotation takes effect).
+DEFAULT_SECRET_CACHE_TTL = Duration.minutes(5)
+MAX_SECRET_CACHE_TTL_SECONDS = 3600
+#: Claim-check objects are deleted after this many days (the consumer has read them by then).
+DEFAULT_CLAIM_CHECK_EXPIRY_DAYS = 7
+MAX_CLAIM_CHECK_EXPIRY_DAYS = 365
+#: Verifying a signature and sending one message is quick; API Gateway waits at most 29 s.
+VERIFIER_TIMEOUT = Duration.seconds(10)
+#: Visibility timeout of the receiver's own queue (when no consumer is given).
+_QUEUE_VISIBILITY = Duration.seconds(30)
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+_CLAIM_CHECK_OBJECTS = f"{contract.CLAIM_CHECK_PREFIX}*"
+
+
+@dataclass(frozen=True)
+class WebhookReceiverAlarms:
+    """Alarm thresholds of a WebhookReceiver; set one to None to leave that alarm out.
+
+    :param api_4xx_rate_percent: share of API responses that are 4xx (``4XXError`` average of
+        the stage; bad or missing signatures answer 401), in percent. Default: - 10 %.
+    :param api_5xx_rate_percent: share of API responses that are 5xx, in percent.
+        Default: - 1 %.
+    :param dead_letter_messages: messages visible in the queue's dead-letter queue.
+        Default: - 1 (any message).
+    :param period: the period each metric is evaluated over. Default: - 5 minutes.
+    """
+
+    api_4xx_rate_percent: float | None = 10.0
+    api_5xx_rate_percent: float | None = 1.0
+    dead_letter_messages: int | None = 1
+    # Duration is immutable, so sharing one default instance is safe.
+    period: Duration = Duration.minutes(5)  # noqa: RUF009
+
+
+class WebhookReceiver(Construct):
+    """Defines a webhook endpoint that verifies signatures, dedupes and buffers in a queue.
+
+    By default it creates: a REST API with ``POST /webhooks`` (no authorizer: a webhook
+    authenticates by its Standard Webhooks signature) proxying to a verifier
+    ``BaselineFunction`` (10 s timeout), a stage ``prod`` with JSON access logs kept one month,
+    X-Ray tracing and throttling (100 requests/s, burst 200); a Secrets Manager secret for the
+    signing secret (read only by the verifier); an ``IdempotencyTable`` keyed by
+    ``webhook-id``; an encrypted, TLS-only queue with a dead-letter queue (or your
+    QueueWorker's queue) the verifier may only send to; an S3-encrypted, TLS-only, private
+    claim-check bucket whose objects expire after 7 days, the verifier may only put objects
+    in; and three alarms (API 4xx rate, API 5xx rate, DLQ not empty).
+
+    Request size: API Gateway's 10 MB payload limit is fixed, and Lambda's 6 MB synchronous
+    payload limit bounds it further; API Gateway cannot enforce a smaller byte limit on a raw
+    body, so there is no setting for one. Bodies too large for the queue go to the bucket.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        worker: QueueWorker | None = None,
+        queue: sqs.IQueue | None = None,
+        queue_props: Mapping[str, Any] | None = None,
+        secret: secretsmanager.ISecret | None = None,
+        code: lambda_.Code | None = None,
+        function_props: Mapping[str, Any] | None = None,
+        path: str = "webhooks",
+        stage_name: str = "prod",
+        throttling_rate_limit: float = THROTTLING_RATE_LIMIT,
+        throttling_burst_limit: int = THROTTLING_BURST_LIMIT,
+        access_log_retention: logs.RetentionDays = _defaults.LOG_RETENTION,
+        tolerance: Duration = DEFAULT_TOLERANCE,
+        secret_cache_ttl: Duration = DEFAULT_SECRET_CACHE_TTL,
+        idempotency: IdempotencyOptions | None = None,
+        claim_check_bucket: s3.IBucket | None = None,
+        claim_check_expiry_days: int | None = None,
+        claim_check_versioned: bool | None = None,
+        alarms: WebhookReceiverAlarms | None = None,
+        alarm_action: cloudwatch.IAlarmAction | None = None,
+    ) -> None:
+        """
+        :param worker: a QueueWorker consuming the verified webhooks: the verifier sends to its
+            queue and its function may read claim-check objects. Default: - a new queue.
+        :param queue: an existing queue to send verified webhooks to.
+            Default: - a new encrypted, TLS-only queue with a dead-letter queue (5 receives).
+        :param queue_props: ``aws_sqs.Queue`` arguments for the new queue.
+            Default: - SQS-managed encryption, 30 s visibility timeout.
+        :param secret: the secret holding the provider's ``whsec_...`` signing secret (or a
+            JSON list of them, during a rotation). Default: - a new secret with a generated
+            placeholder value; put the provider's secret in it (providers rotate it).
+        :param code: the verifier's code. Default: - ``runtime_code()`` (the library runtime).
+        :param function_props: ``aws_lambda.Function`` arguments overriding the verifier's
+            defaults; ``environment`` merges key by key. Default: - the baseline with a 10 s
+            timeout.
+        :param path: the resource path of the ``POST`` method, one or more segments of
+            letters, digits, ``.``, ``_`` and ``-``. Default: - ``webhooks``.
+        :param stage_name: the deployment stage. Default: - ``prod``.
+        :param throttling_rate_limit: stage steady-state requests per second (0-10,000).
+            Default: - 100.
+        :param throttling_burst_limit: stage burst (0-5,000). Default: - 200.
+        :param access_log_retention: how long access logs are kept. Default: - one month.
+        :param tolerance: how far a ``webhook-timestamp`` may be from now (whole seconds,
+            1 s to 1 hour). Default: - 5 minutes.
+        :param secret_cache_ttl: how long the verifier caches the secret (whole seconds, 0 to
+            1 hour; 0 reads it on every request). Default: - 5 minutes.
+        :param idempotency: the idempotency table keyed by ``webhook-id`` (a replay within the
+            expiry is answered without enqueuing again). Default: - a new ``IdempotencyTable``,
+            records kept 1 hour.
+        :param claim_check_bucket: an existing bucket for payloads too large for the queue.
+            Default: - a new bucket as described above.
+        :param claim_check_expiry_days: days before a claim-check object is deleted (1-365).
+            Default: - 7.
+        :param claim_check_versioned: keep object versions in the new bucket.
+            Default: - not versioned (objects are written once and expire).
+        :param alarms: alarm thresholds. Default: - ``WebhookReceiverAlarms()``.
+        :param alarm_action: action for every alarm (ALARM and OK).
+            Default: - alarms without actions.
+        """
+        super().__init__(scope, construct_id)
+        if worker is not None and queue is not None:
+            raise ValueError(f"{self.node.path}: pass either 'worker' or 'queue', not both")
+        reject_both(self, "worker", worker, queue_props=queue_props)
+        reject_both(self, "queue", queue, queue_props=queue_props)
+        reject_both(
+            self,
+            "claim_check_bucket",
+            claim_check_bucket,
+            claim_check_expiry_days=claim_check_expiry_days,
+            claim_check_versioned=claim_check_versioned,
+        )
+        expiry_days = (
+            DEFAULT_CLAIM_CHECK_EXPIRY_DAYS
+            if claim_check_expiry_days is None
+            else claim_check_expiry_days
+        )
+        self._validate(
+            path=path,
+            rate=throttling_rate_limit,
+            burst=throttling_burst_limit,
+            tolerance=tolerance,
+            secret_cache_ttl=secret_cache_ttl,
+            expiry_days=expiry_days,
+            function_props=function_props,
+        )
+        idempotency_options = idempotency or IdempotencyOptions()
+        check_idempotency_options(self, idempotency_options)
+
+        #: The signing secret.
+        self.secret: secretsmanager.ISecret = secret or self._new_secret()
+        #: The dead-letter queue of the queue; None when unknown (an imported queue).
+        self.dead_letter_queue: sqs.IQueue | None
+        #: The queue verified webhooks are sent to.
+        self.queue: sqs.IQueue
+        if worker is not None:
+            self.queue = worker.queue
+            self.dead_letter_queue = worker.dead_letter_queue
+        elif queue is not None:
+            self.queue = queue
+            dead_letter = queue.dead_letter_queue if isinstance(queue, sqs.Queue) else None
+            self.dead_letter_queue = dead_letter.queue if dead_letter is not None else None
+        else:
+            self.dead_letter_queue = dead_letter_queue(
+                self,
+                "DeadLetterQueue",
+                fifo=False,
+                dead_letter_of="the webhook queue",
+            )
+            self.queue = source_queue(
+                self,
+                "Queue",
+                fifo=False,
+                visibility_timeout=_QUEUE_VISIBILITY,
+                dead_letter=self.dead_letter_queue,
+                max_receive_count=_defaults.MAX_RECEIVE_COUNT,
+                props=queue_props,
+            )
+        #: The claim-check bucket for payloads too large for the queue.
+        self.claim_check_bucket: s3.IBucket = claim_check_bucket or self._new_bucket(
+            expiry_days, bool(claim_check_versioned)
+        )
+
+        #: The verifier function behind the API.
+        self.function: BaselineFunction = BaselineFunction(
+            self,
+            "Function",
+            code=code or runtime_code(),
+            handler=contract.RECEIVER_HANDLER,
+            function_props=_defaults.merge_props(
+                {
+                    "timeout": VERIFIER_TIMEOUT,
+                    "description": "Webhook receiver: verifies signatures, dedupes, enqueues.",
+                },
+                function_props,
+                {
+                    "environment": {
+                        contract.RECEIVER_SECRET_ARN_ENV: self.secret.secret_arn,
+                        contract.RECEIVER_QUEUE_URL_ENV: self.queue.queue_url,
+                        contract.RECEIVER_CLAIM_CHECK_BUCKET_ENV: (
+                            self.claim_check_bucket.bucket_name
+                        ),
+                        contract.RECEIVER_TOLERANCE_ENV: str(seconds(tolerance)),
+                        contract.RECEIVER_SECRET_CACHE_ENV: str(seconds(secret_cache_ttl)),
+                    }
+                },
+            ),
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "API Gateway invokes the verifier synchronously and returns its errors to the "
+            "sender, which retries; a function DLQ applies only to asynchronous invocations.",
+        )
+        acknowledge(
+            self.function,
+            f"ServerlessPatterns-LambdaSecretEnvironment[{contract.RECEIVER_SECRET_CACHE_ENV}]",
+            "The variable holds how many seconds the secret is cached, not a secret; the secret "
+            "itself is read from Secrets Manager by its ARN.",
+        )
+        self.secret.grant_read(self.function)
+        self.queue.grant_send_messages(self.function)
+        self._grant_claim_check(self.function, "s3:PutObject", "put")
+        if worker is not None:
+            self._grant_claim_check(worker.function, "s3:GetObject", "read")
+        #: The idempotency table keyed by ``webhook-id``.
+        self.idempotency_table: dynamodb.ITable = enable_idempotency(
+            self, self.function, idempotency_options
+        )
+
+        self._stage_name = stage_name
+        #: The log group of the stage's access logs.
+        self.access_log_group = logs.LogGroup(
+            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        #: The REST API.
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=Names.unique_id(self),
+            description="Webhook receiver (Standard Webhooks signatures)",
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
+                access_log_format=json_access_log_format(),
+                tracing_enabled=True,
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+                metrics_enabled=True,
+            ),
+        )
+        #: The request validator of the method (the signature is checked by the verifier).
+        self.request_validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        #: The resource of ``path``.
+        self.resource: apigw.IResource = self.api.root.resource_for_path(path)
+        #: The ``POST`` method receiving webhooks.
+        self.method: apigw.Method = self.resource.add_method(
+            "POST",
+            apigw.LambdaIntegration(
+                self.function,
+                proxy=True,
+                timeout=Duration.millis(MAX_INTEGRATION_TIMEOUT_MS),
+            ),
+            authorization_type=apigw.AuthorizationType.NONE,
+            request_validator=self.request_validator,
+        )
+        for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                self.method,
+                finding,
+                "Webhook senders cannot sign AWS requests or hold Cognito tokens; every "
+                "request is authenticated by its Standard Webhooks HMAC signature, which the "
+                "verifier checks before anything is enqueued (401 otherwise).",
+            )
+        acknowledge_stage(self.api.deployment_stage)
+
+        #: The alarms created, in the order: API 4xx rate, API 5xx rate, DLQ.
+        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
+            alarms or WebhookReceiverAlarms(), alarm_action
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL webhooks are posted to."""
+        return self.api.url_for_path(self.resource.path)
+
+    def metric_api(
+        self, metric_name: str, *, statistic: str, period: Duration
+    ) -> cloudwatch.Metric:
+        """``AWS/ApiGateway`` ``metric_name`` of the stage (dimensions ``ApiName``, ``Stage``)."""
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=metric_name,
+            dimensions_map={"ApiName": self.api.rest_api_name, "Stage": self._stage_name},
+            statistic=statistic,
+            period=period,
+        )
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        *,
+        path: str,
+        rate: float,
+        burst: int,
+        tolerance: Duration,
+        secret_cache_ttl: Duration,
+        expiry_days: int,
+        function_props: Mapping[str, Any] | None,
+    ) -> None:
+        segments = path.strip("/").split("/")
+        if not all(_PATH_SEGMENT.match(segment) for segment in segments):
+            raise ValueError(
+                f"{self.node.path}: path must be segments of letters, digits, '.', '_' and "
+                f"'-', got {path!r}"
+            )
+        check_range(self, "throttling_rate_limit", rate, 0, 10_000)
+        check_range(self, "throttling_burst_limit", burst, 0, 5_000)
+        check_whole_seconds(self, "tolerance", tolerance, 1, MAX_TOLERANCE_SECONDS)
+        check_whole_seconds(
+            self, "secret_cache_ttl", secret_cache_ttl, 0, MAX_SECRET_CACHE_TTL_SECONDS
+        )
+        check_range(self, "claim_check_expiry_days", expiry_days, 1, MAX_CLAIM_CHECK_EXPIRY_DAYS)
+        if isinstance(expiry_days, float) and expiry_days != int(expiry_days):
+            raise ValueError(
+                f"{self.node.path}: claim_check_expiry_days must be whole days, got {expiry_days}"
+            )
+        for key in ("code", "handler"):
+            if key in (function_props or {}):
+                raise ValueError(
+                    f"{self.node.path}: function_props[{key!r}] is set by WebhookReceiver; "
+                    "use 'code' (the handler is the runtime's verifier)"
+                )
+
+    def _new_secret(self) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "SigningSecret",
+            description="Webhook signing secret (whsec_...): replace the generated placeholder "
+            "with the provider's secret.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=32
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "A webhook signing secret is issued and rotated by the webhook provider; put the "
+            "new secret next to the old one (a JSON list) and the verifier accepts both.",
+        )
+        return secret
+
+    def _new_bucket(self, expiry_days: int, versioned: bool) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "ClaimCheckBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=versioned,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireClaimChecks",
+                    expiration=Duration.days(expiry_days),
+                    noncurrent_version_expiration=Duration.days(1) if versioned else None,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "Claim-check objects are written only by the verifier and expire within days; "
+            "every write is already recorded by the API access logs and X-Ray traces.",
+        )
+        return bucket
+
+    def _grant_claim_check(self, function: lambda_.IFunction, action: str, what: str) -> None:
+        """Grants one object action on the claim-check prefix, and acknowledges its wildcard."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[action],
+                resources=[self.claim_check_bucket.arn_for_objects(_CLAIM_CHECK_OBJECTS)],
+            )
+        )
+        if function.role is not None:
+            acknowledge(
+                function.role,
+                f"AwsSolutions-IAM5[Resource::{self._bucket_reference()}/{_CLAIM_CHECK_OBJECTS}]",
+                f"The function may {what} claim-check objects, whose keys are unique per "
+                f"webhook, under the {contract.CLAIM_CHECK_PREFIX!r} prefix of this one bucket.",
+            )
+
+    def _bucket_reference(self) -> str:
+        """How cdk-nag names the bucket's ARN in a finding: ``<LogicalId.Arn>``."""
+        resolved = Stack.of(self).resolve(self.claim_check_bucket.bucket_arn)
+        if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+            logical_id, attribute = resolved["Fn::GetAtt"]
+            return f"<{logical_id}.{attribute}>"
+        return str(Tokenization.reverse_string(str(resolved)) or resolved)
+
+    def _create_alarms(
+        self, thresholds: WebhookReceiverAlarms, action: cloudwatch.IAlarmAction | None
+    ) -> list[cloudwatch.Alarm]:
+        period = thresholds.period
+
+        def rate(metric_name: str, label: str) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression="errors * 100",
+                using_metrics={
+                    "errors": self.metric_api(metric_name, statistic="Average", period=period)
+                },
+                label=label,
+                period=period,
+            )
+
+        wanted: list[AlarmSpec] = [
+            (
+                "Api4xxRate",
+                rate("4XXError", "4XX rate (%)"),
+                thresholds.api_4xx_rate_percent,
+                "Share (%) of webhook requests answered 4XX is too high: a wrong or rotated "
+                "signing secret, clock skew, or someone probing the endpoint.",
+            ),
+            (
+                "Api5xxRate",
+                rate("5XXError", "5XX rate (%)"),
+                thresholds.api_5xx_rate_percent,
+                "Share (%) of webhook requests answered 5XX is too high: the provider retries, "
+                "but deliveries are delayed or lost.",
+            ),
+            (
+                "DeadLetterMessages",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum"
+                )
+                if self.dead_letter_queue is not None
+                else None,
+                thresholds.dead_letter_messages,
+                "Verified webhooks failed processing and wait in the dead-letter queue.",
+            ),
+        ]
+        return threshold_alarms(self, wanted, action=action)
