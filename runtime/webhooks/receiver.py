@@ -42,14 +42,13 @@ from typing import TYPE_CHECKING, Any
 from serverless_patterns.runtime.idempotency import (
     DynamoDBStore,
     IdempotencyAlreadyInProgressError,
-    IdempotencyError,
     IdempotentBatch,
     Keyed,
     idempotency_key,
 )
 from serverless_patterns.runtime.idempotency.session import remaining_time_of
 from serverless_patterns.runtime.webhooks import contract
-from serverless_patterns.runtime.webhooks.secrets import SecretCache, SecretFormatError
+from serverless_patterns.runtime.webhooks.secrets import SecretCache
 from serverless_patterns.runtime.webhooks.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     ID_HEADER,
@@ -246,7 +245,7 @@ class Receiver:
                 extra={"reason": exc.reason, "webhookId": headers.get(ID_HEADER, "")[:128]},
             )
             return _response(401, {"error": "invalid_signature", "reason": exc.reason})
-        except (SecretFormatError, Exception) as exc:  # Secrets Manager unreachable, bad shape
+        except Exception as exc:  # Secrets Manager unreachable, or a SecretFormatError
             logger.error(
                 "Webhook not verified: the secret could not be read (%s)",
                 type(exc).__name__,
@@ -261,7 +260,7 @@ class Receiver:
         except IdempotencyAlreadyInProgressError:
             logger.info("Webhook %s is already being processed", webhook.id)
             return _response(409, {"error": "in_progress", "id": webhook.id})
-        except (IdempotencyError, Exception) as exc:
+        except Exception as exc:  # an IdempotencyError, or SQS / S3 unreachable
             logger.error(
                 "Webhook %s not enqueued: %s",
                 webhook.id,

@@ -473,7 +473,12 @@ class Sender:
             logger.error("Delivery message %s is malformed: %s", record.message_id, exc)
             self._dead_letter_raw(record, "malformed_delivery")
             return
-        subscriber = self._subscriber(delivery.subscriber_id)
+        try:
+            subscriber = self._subscriber(delivery.subscriber_id)
+        except ValueError as exc:  # the item lacks the URL or the secret ARN
+            logger.error("Subscriber %s is invalid: %s", delivery.subscriber_id, exc)
+            self._dead_letter(delivery, "invalid_subscriber")
+            return
         if subscriber is None:
             self._dead_letter(delivery, "unknown_subscriber")
             return

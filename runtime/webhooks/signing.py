@@ -63,6 +63,7 @@ REASONS = frozenset(
         "bad_secret",  # a secret is not valid base64 (or empty)
         "no_secret",  # no secret was given to verify with
         "no_matching_signature",  # no v1 signature matches any secret
+        "malformed_body",  # (receiver) a body flagged base64 that does not decode
     }
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import time
 import uuid
@@ -399,3 +400,35 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480) == 10
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_a_subscriber_item_without_a_url_is_dead_lettered(world: World) -> None:
+    subscriber = world.subscriber("https://hooks.example.com/x")
+    world.dynamodb.update_item(
+        TableName=world.table,
+        Key={contract.SUBSCRIBER_ID_ATTRIBUTE: {"S": subscriber}},
+        UpdateExpression="REMOVE #url",
+        ExpressionAttributeNames={"#url": contract.SUBSCRIBER_URL_ATTRIBUTE},
+    )
+    assert run(delivery(subscriber)) == []
+    [dead] = world.receive(world.dlq_url)
+    assert dead["body"]["reason"] == "invalid_subscriber"
+
+
+def test_logs_hold_no_payload_secret_or_signature(
+    world: World, endpoint: WebhookEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="serverless_patterns")
+    subscriber = world.subscriber(endpoint.url)
+    endpoint.script(Answer(200), Answer(500), Answer(400), Answer(410))
+    assert run(*(delivery(subscriber) for _ in range(4))) == []
+    signatures = [r.headers["webhook-signature"] for r in endpoint.received]
+    assert len(signatures) == 4
+    ours = [r for r in caplog.records if r.name.startswith("serverless_patterns")]
+    assert len(ours) >= 4
+    forbidden = [SECRET, SECRET.removeprefix("whsec_"), "order.shipped", "o-1", *signatures]
+    forbidden += [s.split(",", 1)[1] for s in signatures]
+    for record in ours:
+        text = record.getMessage() + " " + repr(record.__dict__)
+        for value in forbidden:
+            assert value not in text
