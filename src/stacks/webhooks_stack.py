@@ -15,8 +15,8 @@ from serverless_patterns.constructs import (
     runtime_code,
 )
 
-#: The consumer of verified webhooks: the reference batch handler (replace it with yours).
-CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
+#: The consumer of verified webhooks (replace it with yours).
+CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.webhook_consumer.handler"
 
 
 class WebhooksStack(Stack):
