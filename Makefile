@@ -48,6 +48,7 @@ bench: setup
 ## Our batched idempotency against Powertools' on a moto server, direct and behind a 5 ms proxy.
 bench-idempotency: setup
 	python benchmarks/idempotency_benchmark.py
+	python benchmarks/idempotency_floor.py
 
 ## Our EventPublisher against one PutEvents call per event, on moto, direct and behind a 5 ms proxy.
 bench-events: setup

@@ -22,6 +22,7 @@ SCRIPTS = [
     "synth_benchmark.py",
     "import_benchmark.py",
     "idempotency_benchmark.py",
+    "idempotency_floor.py",
     "publisher_benchmark.py",
 ]
 

@@ -1,0 +1,185 @@
+"""Idempotency access-pattern floor: the two DynamoDB access patterns with bare boto3 calls.
+
+The idempotency benchmark compares two runtimes. This one measures what their access
+patterns alone cost on the same kind of server, with no runtime code around them, so the
+runtime's own overhead can be read off the difference:
+
+* **batched** (ours): for a batch of 10 new keys, 10 conditional ``PutItem`` locks in flight
+  at once (a thread pool of 10, one client), then one ``BatchWriteItem`` of the 10
+  completions;
+* **sequential** (Powertools): per key, one conditional ``PutItem`` then one ``UpdateItem``,
+  one after the other: 20 round trips.
+
+Both use the lock condition and item shapes of the runtimes, a client with
+``Config(max_pool_connections=10, retries={"mode": "standard"})``, and fresh keys per batch.
+Run A talks to the moto server directly, run B through ``LatencyProxy`` (+5 ms per request),
+as in ``idempotency_benchmark.py``. The moto server handles one request at a time under its
+GIL, so its CPU per request bounds how much the concurrent side can gain here.
+
+Run: ``python benchmarks/idempotency_floor.py [--repeat N] [--delay-ms MS]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Run as a script, sys.path starts with benchmarks/; the checkout root makes the package-style
+# imports below work.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.latency_proxy import LatencyProxy
+from benchmarks.moto_server import REGION, dummy_aws_environment, moto_server
+from benchmarks.report import machine, plain_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH = 10
+CONDITION = (
+    "attribute_not_exists(#id) OR #expiry < :now OR (#status = :in_progress AND "
+    "attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_ms)"
+)
+NAMES = {
+    "#id": "id",
+    "#expiry": "expiration",
+    "#status": "status",
+    "#in_progress_expiry": "in_progress_expiration",
+}
+
+
+def client(endpoint: str) -> DynamoDBClient:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(max_pool_connections=BATCH, retries={"mode": "standard"})
+    dynamodb: DynamoDBClient = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name=REGION, config=config
+    )
+    return dynamodb
+
+
+def patterns(dynamodb: DynamoDBClient) -> dict[str, Callable[[list[str]], None]]:
+    """The two access patterns, each processing one batch of new keys."""
+    table = f"floor-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    now = int(time.time())
+    values: Any = {
+        ":now": {"N": str(now)},
+        ":now_ms": {"N": str(now * 1000)},
+        ":in_progress": {"S": "INPROGRESS"},
+    }
+    pool = ThreadPoolExecutor(max_workers=BATCH)
+
+    def lock(key: str) -> None:
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "id": {"S": key},
+                "status": {"S": "INPROGRESS"},
+                "expiration": {"N": str(now + 3600)},
+                "in_progress_expiration": {"N": str(now * 1000 + 30_000)},
+            },
+            ConditionExpression=CONDITION,
+            ExpressionAttributeNames=NAMES,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+
+    def batched(keys: list[str]) -> None:
+        list(pool.map(lock, keys))
+        completed: Any = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "id": {"S": key},
+                        "status": {"S": "COMPLETED"},
+                        "expiration": {"N": str(now + 3600)},
+                        "data": {"S": "{}"},
+                    }
+                }
+            }
+            for key in keys
+        ]
+        dynamodb.batch_write_item(RequestItems={table: completed})
+
+    def sequential(keys: list[str]) -> None:
+        for key in keys:
+            lock(key)
+            dynamodb.update_item(
+                TableName=table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET #status = :completed, #data = :data",
+                ExpressionAttributeNames={"#status": "status", "#data": "data"},
+                ExpressionAttributeValues={":completed": {"S": "COMPLETED"}, ":data": {"S": "{}"}},
+            )
+
+    return {"batched": batched, "sequential": sequential}
+
+
+def measure(endpoint: str, repeat: int) -> dict[str, float]:
+    """Median ms per batch of each pattern, alternating batch by batch after a warm-up."""
+    timed: dict[str, list[float]] = {"batched": [], "sequential": []}
+    runs = patterns(client(endpoint))
+    for index in range(repeat + 3):
+        order = list(runs) if index % 2 == 0 else list(reversed(runs))
+        for name in order:
+            keys = [uuid.uuid4().hex for _ in range(BATCH)]
+            start = time.perf_counter()
+            runs[name](keys)
+            if index >= 3:
+                timed[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in timed.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=60, help="timed batches (default 60)")
+    parser.add_argument(
+        "--delay-ms", type=float, default=5.0, help="run B: delay per request (default 5 ms)"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    dummy_aws_environment()
+    rows: list[list[str]] = []
+    with moto_server() as server:
+        direct = measure(server.endpoint, args.repeat)
+        rows.append(["A: moto directly", *_cells(direct)])
+        proxy = LatencyProxy("127.0.0.1", server.port, delay_seconds=args.delay_ms / 1000)
+        proxy.start()
+        try:
+            delayed = measure(f"http://127.0.0.1:{proxy.port}", args.repeat)
+        finally:
+            proxy.stop()
+        rows.append([f"B: +{args.delay_ms:g} ms per request", *_cells(delayed)])
+    print(
+        plain_table(
+            f"Access-pattern floor, batches of {BATCH} new keys, median of {args.repeat} "
+            f"({machine()})",
+            ["run", "batched ms", "sequential ms", "sequential/batched"],
+            rows,
+        )
+    )
+    return 0
+
+
+def _cells(medians: dict[str, float]) -> list[str]:
+    batched, sequential = medians["batched"], medians["sequential"]
+    return [f"{batched:.2f}", f"{sequential:.2f}", f"{sequential / batched:.2f}x"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
