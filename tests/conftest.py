@@ -8,8 +8,10 @@ re-exported here, so a test in any folder asks for them by name; nobody imports 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_ENV = Environment(account="123456789012", region="eu-west-1")
 
 
+#: Every test app synthesizes below one folder per test process, removed when the process ends.
+_SYNTH_ROOT = tempfile.mkdtemp(prefix="cdk-test-")
+atexit.register(shutil.rmtree, _SYNTH_ROOT, ignore_errors=True)
+
+
 def cdk_context() -> dict[str, Any]:
     """The feature flags of ``cdk.json``, so test templates match real synths."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -44,7 +51,7 @@ def cdk_context() -> dict[str, Any]:
 
 def new_app() -> App:
     """An App with the project's feature flags, writing to a fresh temporary folder."""
-    return App(context=cdk_context(), outdir=tempfile.mkdtemp(prefix="cdk-test-"))
+    return App(context=cdk_context(), outdir=tempfile.mkdtemp(dir=_SYNTH_ROOT))
 
 
 def nag_findings(pack: NagPack, scope: IConstruct) -> list[str]:
