@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
 
 from serverless_patterns.constructs._nag import acknowledge
 
@@ -44,6 +45,26 @@ DEFAULT_USAGE_TIERS = (
     UsagePlanTier("Basic", rate_limit=50, burst_limit=100, quota_limit=1_000_000),
     UsagePlanTier("Premium", rate_limit=200, burst_limit=400, quota_limit=None),
 )
+
+
+def stage_options(
+    stage_name: str,
+    access_log_group: logs.ILogGroup,
+    *,
+    throttling_rate_limit: float,
+    throttling_burst_limit: int,
+) -> apigw.StageOptions:
+    """The stage of every API pattern: JSON access logs to ``access_log_group``, X-Ray
+    tracing, CloudWatch metrics and stage throttling."""
+    return apigw.StageOptions(
+        stage_name=stage_name,
+        access_log_destination=apigw.LogGroupLogDestination(access_log_group),
+        access_log_format=json_access_log_format(),
+        tracing_enabled=True,
+        throttling_rate_limit=throttling_rate_limit,
+        throttling_burst_limit=throttling_burst_limit,
+        metrics_enabled=True,
+    )
 
 
 def json_access_log_format() -> apigw.AccessLogFormat:

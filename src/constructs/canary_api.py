@@ -26,7 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
     acknowledge_stage,
-    json_access_log_format,
+    stage_options,
 )
 from serverless_patterns.constructs._deployment_config import (
     TrafficShift,
@@ -282,14 +282,11 @@ class CanaryApi(Construct):
                 "rest_api_name": Names.unique_id(self),
                 **dict(rest_api_props or {}),
                 "cloud_watch_role": False,
-                "deploy_options": apigw.StageOptions(
-                    stage_name=stage_name,
-                    access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
-                    access_log_format=json_access_log_format(),
-                    tracing_enabled=True,
+                "deploy_options": stage_options(
+                    stage_name,
+                    self.access_log_group,
                     throttling_rate_limit=throttling_rate_limit,
                     throttling_burst_limit=throttling_burst_limit,
-                    metrics_enabled=True,
                 ),
             },
         )

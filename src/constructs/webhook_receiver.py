@@ -26,7 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     acknowledge_stage,
-    json_access_log_format,
+    stage_options,
 )
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import (
@@ -286,14 +286,11 @@ class WebhookReceiver(Construct):
             rest_api_name=Names.unique_id(self),
             description="Webhook receiver (Standard Webhooks signatures)",
             cloud_watch_role=False,
-            deploy_options=apigw.StageOptions(
-                stage_name=stage_name,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
-                access_log_format=json_access_log_format(),
-                tracing_enabled=True,
+            deploy_options=stage_options(
+                stage_name,
+                self.access_log_group,
                 throttling_rate_limit=throttling_rate_limit,
                 throttling_burst_limit=throttling_burst_limit,
-                metrics_enabled=True,
             ),
         )
         #: The request validator of the method (the signature is checked by the verifier).
