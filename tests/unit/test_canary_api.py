@@ -23,6 +23,7 @@ from serverless_patterns.constructs import (
     UsagePlanTier,
 )
 from tests.conftest import new_app
+from tests.unit.templates import logical_id, only
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 HANDLER = "index.handler"
@@ -33,17 +34,6 @@ def canary(stack: Stack, **kwargs: Any) -> CanaryApi:
         kwargs.setdefault("code", CODE)
         kwargs.setdefault("handler", HANDLER)
     return CanaryApi(stack, "Api", **kwargs)
-
-
-def only(template: Template, resource_type: str) -> dict[str, Any]:
-    found = template.find_resources(resource_type)
-    assert len(found) == 1, list(found)
-    [resource] = found.values()
-    return dict(resource)
-
-
-def logical_id(stack: Stack, construct: Any) -> str:
-    return str(stack.resolve(construct.node.default_child.logical_id))
 
 
 def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,7 @@ from serverless_patterns.constructs import (
 )
 from serverless_patterns.runtime.idempotency import schema
 from serverless_patterns.runtime.webhooks import contract
+from tests.unit.templates import only
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 
@@ -36,13 +37,6 @@ def receiver(stack: Stack, **kwargs: Any) -> WebhookReceiver:
 
 def consumer(stack: Stack) -> QueueWorker:
     return QueueWorker(stack, "Consumer", code=CODE, handler="index.handler")
-
-
-def only(template: Template, resource_type: str) -> dict[str, Any]:
-    found = template.find_resources(resource_type)
-    assert len(found) == 1, list(found)
-    [resource] = found.values()
-    return dict(resource)
 
 
 def ref(stack: Stack, construct: Any) -> dict[str, str]:

@@ -16,6 +16,7 @@ from aws_cdk.assertions import Template
 
 from serverless_patterns.constructs import QueueWorker, QueueWorkerAlarms, WebhookSender
 from serverless_patterns.runtime.webhooks import contract
+from tests.unit.templates import logical_id, only
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 
@@ -23,17 +24,6 @@ CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n
 def sender(stack: Stack, **kwargs: Any) -> WebhookSender:
     kwargs.setdefault("code", CODE)
     return WebhookSender(stack, "Sender", **kwargs)
-
-
-def only(template: Template, resource_type: str) -> dict[str, Any]:
-    found = template.find_resources(resource_type)
-    assert len(found) == 1, list(found)
-    [resource] = found.values()
-    return dict(resource)
-
-
-def logical_id(stack: Stack, construct: Any) -> str:
-    return str(stack.resolve(construct.node.default_child.logical_id))
 
 
 def ref(stack: Stack, construct: Any) -> dict[str, str]:
