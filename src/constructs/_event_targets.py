@@ -2,20 +2,30 @@
 
 Each spec names one resource and how EventBridge delivers to it. ``EventBusFanOut`` checks a
 spec with ``check_target`` before it creates anything, gives the target a dead-letter queue,
-then calls ``rule_target`` for the ``aws_events_targets`` object to add to the rule.
+then calls ``rule_target`` for the ``aws_events.IRuleTarget`` to add to the rule.
+
+Stacks that compose: the rule's stack always names the target (the rule lists its ARN), so
+nothing on the target's side may name the rule's stack. Every grant to EventBridge goes through
+``delivery_conditions``: in the rule's stack a statement names the rule (``aws:SourceArn``); in
+another stack it names the rules of the rule's account and Region (``aws:SourceAccount`` and
+``ArnLike aws:SourceArn arn:<partition>:events:<region>:<account>:rule/*``), built from that
+stack's own pseudo parameters. A key policy names the account only: the key is part of the
+resource the rule depends on. See "Using resource-based policies for Amazon EventBridge" and
+"Cross-service confused deputy prevention in Amazon EventBridge" (EventBridge User Guide).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import Duration, Names, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -39,8 +49,12 @@ if TYPE_CHECKING:
     from aws_cdk.interfaces.aws_events import IRuleRef
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
-#: What EventBridge needs on the key of an encrypted topic to publish to it (SNS documentation).
-TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+#: What EventBridge needs on the key of an encrypted topic or queue target to deliver to it (SNS
+#: documentation, "Amazon SNS security best practices"; SQS documentation, "Amazon SQS key
+#: management": "Enable compatibility between AWS services and encrypted queues").
+TARGET_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+#: What EventBridge needs on an SQS queue target (aws-cdk-lib's ``SqsQueue`` grants the same).
+QUEUE_SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,23 +62,16 @@ class _DeadLetterOptions:
     """Where EventBridge puts an event it could not deliver to the target.
 
     :param dead_letter_queue: an existing standard queue (EventBridge accepts no FIFO
-        dead-letter queue); it is given a statement letting this rule send to it, when it is
-        defined in this app. Default: - a new queue: SQS-managed encryption, TLS only, 14-day
-        retention.
+        dead-letter queue), in any stack; it is given a statement letting this rule send to it
+        (in another stack than the rule's: this account's rules), when it is defined in this
+        app. Default: - a new queue in the rule's stack: SQS-managed encryption, TLS only,
+        14-day retention.
     :param dead_letter_queue_props: ``aws_sqs.Queue`` arguments for the new dead-letter queue
         (not ``fifo``; an unencrypted queue is an error). Default: - the defaults above.
     """
 
     dead_letter_queue: sqs.IQueue | None = None
     dead_letter_queue_props: Mapping[str, Any] | None = None
-
-
-class _RetryPolicy(TypedDict):
-    """The keyword arguments of a retrying ``aws_events_targets`` target."""
-
-    dead_letter_queue: sqs.IQueue
-    retry_attempts: int
-    max_event_age: Duration
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,13 +88,12 @@ class _RetryOptions(_DeadLetterOptions):
     # Duration is immutable, so sharing the one default instance is safe.
     max_event_age: Duration = _defaults.EVENT_MAX_EVENT_AGE
 
-    def _retry_policy(self, dead_letter_queue: sqs.IQueue) -> _RetryPolicy:
-        """The dead-letter queue and retry policy, as every retrying target class takes them."""
-        return {
-            "dead_letter_queue": dead_letter_queue,
-            "retry_attempts": self.retry_attempts,
-            "max_event_age": self.max_event_age,
-        }
+    def _retry_policy(self) -> events.CfnRule.RetryPolicyProperty:
+        """The retry policy of the target."""
+        return events.CfnRule.RetryPolicyProperty(
+            maximum_retry_attempts=self.retry_attempts,
+            maximum_event_age_in_seconds=self.max_event_age.to_seconds(),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,18 +113,21 @@ class LambdaTarget(_DeliveryOptions):
 
     EventBridge's retry policy and dead-letter queue cover handing the event to Lambda; once
     Lambda has accepted it, Lambda runs it with its own asynchronous retries (2 by default),
-    and an event that still fails goes to the function's on-failure destination.
+    and an event that still fails goes to the function's on-failure destination. The function
+    may be in another stack than the rule: its invoke permission (which names the rule) is
+    defined in the rule's stack, and its failure queue and idempotency table in the function's.
 
     :param function: the function to invoke.
     :param idempotency: give the function an idempotency table (as ``QueueWorker`` does), for
         a handler built with ``serverless_patterns.runtime.events.envelope.event_handler``,
-        which is keyed by the event id. Default: - no table; the handler must be idempotent
-        itself (EventBridge and Lambda both deliver at least once).
+        which is keyed by the event id. A given table must not be in the rule's stack when the
+        function is in another (a ValueError says so). Default: - no table; the handler must
+        be idempotent itself (EventBridge and Lambda both deliver at least once).
     :param failure_queue: give the function's asynchronous invocations an on-failure
-        destination: a new queue (SQS-managed encryption, TLS only, 14-day retention) that
-        receives an event, with the error, once Lambda's retries are spent. A function that
-        already has an asynchronous invocation configuration keeps it, without a queue.
-        Default: - True.
+        destination: a new queue in the function's stack (SQS-managed encryption, TLS only,
+        14-day retention) that receives an event, with the error, once Lambda's retries are
+        spent. A function that already has an asynchronous invocation configuration keeps it,
+        without a queue. Default: - True.
 
     Plus ``retry_attempts``, ``max_event_age``, ``dead_letter_queue``,
     ``dead_letter_queue_props`` and ``input`` (see ``QueueTarget``).
@@ -130,23 +139,26 @@ class LambdaTarget(_DeliveryOptions):
     failure_queue: bool = True
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """The ``aws_events_targets.LambdaFunction`` target."""
-        return targets.LambdaFunction(
-            self.function,
-            event=self.input,
-            **self._retry_policy(dead_letter_queue),
+        """aws-cdk-lib's ``LambdaFunction`` target, with the dead-letter queue bound here."""
+        return DeadLetteredTarget(
+            targets.LambdaFunction(self.function, event=self.input).bind,
+            dead_letter_queue,
+            self._retry_policy(),
         )
 
 
 @dataclass(frozen=True)
 class QueueTarget(_DeliveryOptions):
-    """Delivers matching events to an SQS queue.
+    """Delivers matching events to an SQS queue, in the rule's stack or another.
 
-    The queue's policy lets ``events.amazonaws.com`` send only for this rule (``aws:SourceArn``;
-    for a queue encrypted with a customer-managed key aws-cdk-lib scopes it to the account,
-    ``aws:SourceAccount``, and grants the key). Define the queue in the stack of the rule:
-    a queue policy naming the rule from another stack makes the two stacks depend on each
-    other.
+    The queue's policy lets ``events.amazonaws.com`` send for this rule only
+    (``aws:SourceArn``) when the queue is in the rule's stack; in another stack, for the rules
+    of the rule's account and Region (``aws:SourceAccount`` and ``ArnLike aws:SourceArn``),
+    because a policy naming the rule there would make the two stacks depend on each other. A
+    queue encrypted with a customer-managed key has that key's policy let EventBridge
+    ``kms:Decrypt`` and ``kms:GenerateDataKey`` for this account's rules
+    (``aws:SourceAccount``: the key cannot name the rule, which depends on it through the
+    queue).
 
     :param queue: the queue.
     :param message_group_id: the message group of a FIFO queue (required for one, not allowed
@@ -155,8 +167,9 @@ class QueueTarget(_DeliveryOptions):
         (EventBridge's own default).
     :param max_event_age: how long an undelivered event is retried, whole seconds from 60 s to
         24 hours. Default: - 24 hours (EventBridge's own default).
-    :param dead_letter_queue: an existing standard queue. Default: - a new queue: SQS-managed
-        encryption, TLS only, 14-day retention, that only this rule may send to.
+    :param dead_letter_queue: an existing standard queue, in any stack. Default: - a new queue
+        in the rule's stack: SQS-managed encryption, TLS only, 14-day retention, that only this
+        rule may send to.
     :param dead_letter_queue_props: ``aws_sqs.Queue`` arguments for the new dead-letter queue.
         Default: - the defaults above.
     :param input: what the target receives. Default: - the whole event.
@@ -167,12 +180,11 @@ class QueueTarget(_DeliveryOptions):
     message_group_id: str | None = None
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """The ``aws_events_targets.SqsQueue`` target."""
-        return targets.SqsQueue(
-            self.queue,
-            message=self.input,
-            message_group_id=self.message_group_id,
-            **self._retry_policy(dead_letter_queue),
+        """A queue target whose send grant names the rule where it can."""
+        return DeadLetteredTarget(
+            lambda rule: bind_queue(rule, self.queue, self.input, self.message_group_id),
+            dead_letter_queue,
+            self._retry_policy(),
         )
 
 
@@ -185,8 +197,8 @@ class BufferedTarget(_RetryOptions):
     ``serverless_patterns.runtime.events.envelope.event_batch_handler``, which is keyed by the
     event id, so a redelivered event runs once (a worker without idempotency gets a synth
     warning). The message body is always the whole event, the envelope that handler parses, so
-    this target takes no ``input``. The queue's policy lets ``events.amazonaws.com`` send only
-    for this rule (``aws:SourceArn``), so define the worker in the stack of the rule.
+    this target takes no ``input``. The worker may be in the rule's stack or another; its
+    queue's policy is scoped as ``QueueTarget`` describes.
 
     :param worker: the worker whose queue receives the events.
     :param message_group_id: the message group, for a FIFO worker (required for one, not
@@ -201,26 +213,25 @@ class BufferedTarget(_RetryOptions):
     message_group_id: str | None = None
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """The ``aws_events_targets.SqsQueue`` target on the worker's queue."""
-        return targets.SqsQueue(
-            self.worker.queue,
-            message_group_id=self.message_group_id,
-            **self._retry_policy(dead_letter_queue),
+        """A queue target on the worker's queue whose send grant names the rule where it can."""
+        return DeadLetteredTarget(
+            lambda rule: bind_queue(rule, self.worker.queue, None, self.message_group_id),
+            dead_letter_queue,
+            self._retry_policy(),
         )
 
 
 @dataclass(frozen=True)
 class TopicTarget(_DeliveryOptions):
-    """Delivers matching events to an SNS topic.
+    """Delivers matching events to an SNS topic, in the rule's stack or another.
 
-    The topic's policy lets ``events.amazonaws.com`` publish only for this rule
-    (``aws:SourceArn``); for a topic encrypted with a customer-managed key, the key's policy
-    lets it ``kms:Decrypt`` and ``kms:GenerateDataKey`` for this account's rules
-    (``aws:SourceAccount``: the key cannot name the rule, which depends on it through the
-    topic). A topic defined in another stack than the rule is scoped to the account too, for
-    the same reason. aws-cdk-lib's ``SnsTopic`` target grants the service with no condition
-    at all, so any account's rule could publish to the topic; this target binds the topic
-    itself.
+    The topic's policy lets ``events.amazonaws.com`` publish for this rule only
+    (``aws:SourceArn``) when the topic is in the rule's stack, and for the rules of the rule's
+    account and Region in another stack (as ``QueueTarget``); for a topic encrypted with a
+    customer-managed key, the key's policy lets it ``kms:Decrypt`` and ``kms:GenerateDataKey``
+    for this account's rules (``aws:SourceAccount``). aws-cdk-lib's ``SnsTopic`` target grants
+    the service with no condition at all, so any account's rule could publish to the topic;
+    this target binds the topic itself.
     A topic encrypted with the AWS-managed key (``alias/aws/sns``) cannot receive events:
     EventBridge needs a key whose policy it can be granted.
 
@@ -233,11 +244,11 @@ class TopicTarget(_DeliveryOptions):
     topic: sns.ITopic
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """A topic target whose publish grant is scoped to the rule."""
-        return RuleScopedTopic(
-            self.topic,
-            message=self.input,
-            **self._retry_policy(dead_letter_queue),
+        """A topic target whose publish grant names the rule where it can."""
+        return DeadLetteredTarget(
+            lambda rule: bind_topic(rule, self.topic, self.input),
+            dead_letter_queue,
+            self._retry_policy(),
         )
 
 
@@ -245,8 +256,8 @@ class TopicTarget(_DeliveryOptions):
 class StateMachineTarget(_DeliveryOptions):
     """Starts a Step Functions state machine execution per matching event.
 
-    EventBridge assumes a role of the rule that may ``states:StartExecution`` on this state
-    machine only.
+    EventBridge assumes a role that may ``states:StartExecution`` on this state machine only;
+    aws-cdk-lib defines that role beside the state machine, so it may be in another stack.
 
     :param state_machine: the state machine.
 
@@ -257,18 +268,18 @@ class StateMachineTarget(_DeliveryOptions):
     state_machine: sfn.IStateMachine
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """The ``aws_events_targets.SfnStateMachine`` target."""
-        return targets.SfnStateMachine(
-            self.state_machine,
-            input=self.input,
-            **self._retry_policy(dead_letter_queue),
+        """aws-cdk-lib's ``SfnStateMachine`` target, with the dead-letter queue bound here."""
+        return DeadLetteredTarget(
+            targets.SfnStateMachine(self.state_machine, input=self.input).bind,
+            dead_letter_queue,
+            self._retry_policy(),
         )
 
 
 @dataclass(frozen=True)
 class EventBusTarget(_DeadLetterOptions):
     """Forwards matching events to another event bus (another account or Region, or a bus of
-    another team).
+    another team or stack).
 
     EventBridge assumes a role of the rule that may ``events:PutEvents`` on that bus only; the
     receiving bus's policy must let this account put events. The target has a dead-letter
@@ -284,8 +295,8 @@ class EventBusTarget(_DeadLetterOptions):
     event_bus: events.IEventBus
 
     def rule_target(self, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
-        """The ``aws_events_targets.EventBus`` target."""
-        return targets.EventBus(self.event_bus, dead_letter_queue=dead_letter_queue)
+        """aws-cdk-lib's ``EventBus`` target, with the dead-letter queue bound here."""
+        return DeadLetteredTarget(targets.EventBus(self.event_bus).bind, dead_letter_queue, None)
 
 
 TargetSpec = (
@@ -303,75 +314,149 @@ TARGET_TYPES = (
 )
 
 
-@jsii.implements(events.IRuleTarget)
-class RuleScopedTopic:
-    """An SNS topic rule target whose publish grant names the rule (``aws:SourceArn``).
+# --- binding: every grant to EventBridge names the rule only where it can ---------------------
 
-    The same target configuration as ``aws_events_targets.SnsTopic`` (resource-policy mode),
-    with the grant to ``events.amazonaws.com`` conditioned on the rule's ARN on the topic and
-    on its account on the topic's key, and the dead-letter queue statement of the other
-    targets.
+
+def in_same_stack(first: IConstruct, second: IConstruct) -> bool:
+    """Whether two constructs are defined in the same stack."""
+    return Stack.of(first).node.path == Stack.of(second).node.path
+
+
+def delivery_conditions(rule: IRuleRef, resource: IConstruct) -> dict[str, Any]:
+    """The conditions of a resource-policy statement letting EventBridge deliver for ``rule``.
+
+    In the rule's stack: the rule's ARN (``ArnEquals aws:SourceArn``). In another stack, whose
+    policy naming the rule would make the two stacks depend on each other: the rules of the
+    rule's account and Region (``aws:SourceAccount`` and ``ArnLike aws:SourceArn
+    arn:<partition>:events:<region>:<account>:rule/*``), from literal values or the resource
+    stack's own pseudo parameters, so nothing of the rule's stack is referenced.
+    """
+    if in_same_stack(rule, resource):
+        return {"ArnEquals": {"aws:SourceArn": events.CfnRule.arn_for_rule(rule)}}
+    rules_of_account = Stack.of(resource).format_arn(
+        service="events",
+        resource="rule",
+        resource_name="*",
+        account=rule.env.account,
+        region=rule.env.region,
+    )
+    return {
+        "StringEquals": {"aws:SourceAccount": rule.env.account},
+        "ArnLike": {"aws:SourceArn": rules_of_account},
+    }
+
+
+def events_statement(
+    rule: IRuleRef,
+    resource: IConstruct,
+    resource_arn: str,
+    actions: Sequence[str],
+    *,
+    sid: str | None = None,
+) -> iam.PolicyStatement:
+    """A resource-policy statement letting EventBridge do ``actions`` for ``rule``."""
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+        actions=list(actions),
+        resources=[resource_arn],
+        conditions=delivery_conditions(rule, resource),
+    )
+
+
+def grant_key_to_events(rule: IRuleRef, key: kms.IKey | None) -> None:
+    """Lets EventBridge use ``key`` (``TARGET_KEY_ACTIONS``) for the rules of ``rule``'s account.
+
+    The key policy cannot name the rule: the key is part of the resource the rule depends on.
+    """
+    if key is not None:
+        key.grant(
+            iam.ServicePrincipal(
+                EVENTS_PRINCIPAL,
+                conditions={"StringEquals": {"aws:SourceAccount": rule.env.account}},
+            ),
+            *TARGET_KEY_ACTIONS,
+        )
+
+
+def bind_queue(
+    rule: IRuleRef,
+    queue: sqs.IQueue,
+    message: events.RuleTargetInput | None,
+    message_group_id: str | None,
+) -> events.RuleTargetConfig:
+    """Grants EventBridge sending to ``queue`` (and its key) for ``rule``; the target config."""
+    queue.add_to_resource_policy(events_statement(rule, queue, queue.queue_arn, QUEUE_SEND_ACTIONS))
+    grant_key_to_events(rule, queue.encryption_master_key)
+    return events.RuleTargetConfig(
+        arn=queue.queue_arn,
+        input=message,
+        target_resource=queue,
+        sqs_parameters=events.CfnRule.SqsParametersProperty(message_group_id=message_group_id)
+        if message_group_id is not None
+        else None,
+    )
+
+
+def bind_topic(
+    rule: IRuleRef, topic: sns.ITopic, message: events.RuleTargetInput | None
+) -> events.RuleTargetConfig:
+    """Grants EventBridge publishing to ``topic`` (and its key) for ``rule``; the config."""
+    topic.add_to_resource_policy(
+        events_statement(
+            rule,
+            topic,
+            topic.topic_arn,
+            ["sns:Publish"],
+            sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
+        )
+    )
+    grant_key_to_events(rule, topic.master_key)
+    return events.RuleTargetConfig(arn=topic.topic_arn, input=message, target_resource=topic)
+
+
+@jsii.implements(events.IRuleTarget)
+class DeadLetteredTarget:
+    """A rule target with a dead-letter queue that only the rule may send to.
+
+    ``bind_target`` binds the target itself (grants included) without a dead-letter queue;
+    this adds the queue's statement, named as ``delivery_conditions`` says (aws-cdk-lib's
+    targets name the rule on the queue whatever its stack, which makes stacks depend on each
+    other), and the dead-letter and retry settings.
     """
 
     def __init__(
         self,
-        topic: sns.ITopic,
-        *,
+        bind_target: Callable[[IRuleRef], events.RuleTargetConfig],
         dead_letter_queue: sqs.IQueue,
-        retry_attempts: int,
-        max_event_age: Duration,
-        message: events.RuleTargetInput | None = None,
+        retry_policy: events.CfnRule.RetryPolicyProperty | None,
     ) -> None:
-        self.topic = topic
+        self.bind_target = bind_target
         self.dead_letter_queue = dead_letter_queue
-        self.retry_attempts = retry_attempts
-        self.max_event_age = max_event_age
-        self.message = message
+        self.retry_policy = retry_policy
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        """Grants the rule's deliveries on the topic and the DLQ; returns the target config."""
-        rule_arn = events.CfnRule.arn_for_rule(rule)
-        for_this_account = {"StringEquals": {"aws:SourceAccount": rule.env.account}}
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
-                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                # A topic of another stack cannot name the rule: its stack would depend on
-                # the rule's, which depends on the topic's. It names the rule's account.
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}}
-                if Stack.of(self.topic).node.path == Stack.of(rule).node.path
-                else for_this_account,
-            )
-        )
-        if self.topic.master_key is not None:
-            # The key policy is part of the key, which the topic and so the rule depend on:
-            # it cannot name the rule's ARN, so it names the rule's account.
-            self.topic.master_key.grant(
-                iam.ServicePrincipal(EVENTS_PRINCIPAL, conditions=for_this_account),
-                *TOPIC_KEY_ACTIONS,
-            )
+        """Binds the target, grants the rule's dead-lettering; returns the target config."""
+        config = self.bind_target(rule)
         self.dead_letter_queue.add_to_resource_policy(
-            iam.PolicyStatement(
+            events_statement(
+                rule,
+                self.dead_letter_queue,
+                self.dead_letter_queue.queue_arn,
+                ["sqs:SendMessage"],
                 sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
-                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
-                actions=["sqs:SendMessage"],
-                resources=[self.dead_letter_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         return events.RuleTargetConfig(
-            arn=self.topic.topic_arn,
-            input=self.message,
-            target_resource=self.topic,
+            arn=config.arn,
+            input=config.input,
+            role=config.role,
+            sqs_parameters=config.sqs_parameters,
+            target_resource=config.target_resource,
             dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
                 arn=self.dead_letter_queue.queue_arn
             ),
-            retry_policy=events.CfnRule.RetryPolicyProperty(
-                maximum_retry_attempts=self.retry_attempts,
-                maximum_event_age_in_seconds=self.max_event_age.to_seconds(),
-            ),
+            retry_policy=self.retry_policy,
         )
 
 
@@ -397,6 +482,7 @@ def check_target(
         _check_message_group(scope, where, spec.worker.queue, spec.message_group_id)
     elif isinstance(spec, LambdaTarget) and spec.idempotency is not None:
         check_idempotency_options(scope, spec.idempotency)
+        _check_table_stack(scope, where, spec.function, spec.idempotency)
     elif isinstance(spec, EventBusTarget) and spec.event_bus is own_bus:
         raise ValueError(
             f"{scope.node.path}: {where} forwards to the rule's own event bus, which would "
@@ -421,6 +507,26 @@ def _check_dead_letter_options(scope: IConstruct, where: str, spec: _DeadLetterO
         raise ValueError(
             f"{scope.node.path}: {where} dead_letter_queue_props['fifo'] is not allowed; "
             "EventBridge dead-letter queues are standard queues"
+        )
+
+
+def _check_table_stack(
+    scope: IConstruct, where: str, function: lambda_.IFunction, options: IdempotencyOptions
+) -> None:
+    """A function outside the rule's stack cannot use a table of the rule's stack: the
+    function's stack would name the rule's, which names the function (a dependency cycle)."""
+    if options.table is None:
+        return
+    rule_stack = Stack.of(scope)
+    table_stack = Stack.of(options.table)
+    function_stack = Stack.of(function)
+    if in_same_stack(table_stack, rule_stack) and not in_same_stack(function_stack, rule_stack):
+        raise ValueError(
+            f"{scope.node.path}: {where} idempotency table {options.table.node.path!r} is in "
+            f"the rule's stack {rule_stack.node.path!r}, but function {function.node.path!r} "
+            f"is in stack {function_stack.node.path!r}, which would then depend on the rule's "
+            f"stack while the rule's stack depends on it; define the table in "
+            f"{function_stack.node.path!r}, or leave out table to get a new one there"
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Stack, Token
+from aws_cdk import Annotations, Duration, Fn, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -25,6 +25,7 @@ from serverless_patterns.constructs._event_targets import (
     LambdaTarget,
     TargetSpec,
     check_target,
+    in_same_stack,
 )
 from serverless_patterns.constructs._idempotency import enable_idempotency
 from serverless_patterns.constructs._nag import acknowledge
@@ -115,6 +116,9 @@ class FanOutTarget(Construct):
     and for a Lambda target the function's on-failure queue and idempotency table.
 
     Created by ``EventBusFanOut.add_rule``; reach it as ``fan_out.rules[rule].targets[name]``.
+    A Lambda target's failure queue and new idempotency table are defined in the function's
+    stack: under this construct when that is the rule's stack, otherwise under
+    ``function_side`` (a construct of the function's stack named after this one's path).
     """
 
     def __init__(
@@ -155,11 +159,17 @@ class FanOutTarget(Construct):
         #: The idempotency table of a Lambda target given ``idempotency``, or of a buffered
         #: target's worker; None otherwise.
         self.idempotency_table: dynamodb.ITable | None = None
+        #: Where the resources of a Lambda target's side are defined: this construct, or a
+        #: construct in the function's stack when that is another stack than the rule's.
+        self.function_side: Construct = self
         if isinstance(spec, LambdaTarget):
+            self.function_side = self._function_side(spec.function)
             if spec.failure_queue:
                 self.failure_queue = self._add_failure_destination(spec.function)
             if spec.idempotency is not None:
-                self.idempotency_table = enable_idempotency(self, spec.function, spec.idempotency)
+                self.idempotency_table = enable_idempotency(
+                    self.function_side, spec.function, spec.idempotency
+                )
         elif isinstance(spec, BufferedTarget):
             self.idempotency_table = spec.worker.idempotency_table
             if self.idempotency_table is None:
@@ -173,11 +183,18 @@ class FanOutTarget(Construct):
         #: The alarms of this target: its dead-letter queue, then its failure queue.
         self.alarms: list[cloudwatch.Alarm] = self._create_alarms(thresholds, alarm_action)
 
+    def _function_side(self, function: lambda_.IFunction) -> Construct:
+        # The function's stack is named by the rule's (the rule lists the function's ARN), so
+        # what the function refers to (its on-failure queue, its table) must be in its stack.
+        if in_same_stack(function, self):
+            return self
+        return Construct(Stack.of(function), f"EventTarget{Names.unique_id(self)}")
+
     def _add_failure_destination(self, function: lambda_.IFunction) -> sqs.Queue | None:
         if function.node.try_find_child("EventInvokeConfig") is not None:
             return None  # the function's own asynchronous invocation configuration stays
         queue = dead_letter_queue(
-            self,
+            self.function_side,
             "FailureQueue",
             fifo=False,
             dead_letter_of="the function's asynchronous invocations (on-failure destination)",
@@ -280,13 +297,30 @@ class FanOutRule(Construct):
         for target in self.targets.values():
             self.alarms.extend(target.alarms)
 
+    @property
+    def rule_name(self) -> str:
+        """The rule's name, as EventBridge metrics name it.
+
+        ``Ref`` of an ``AWS::Events::Rule`` is ``<bus name>|<rule name>`` for a rule on a
+        custom bus and the bare rule name on the default bus (CloudFormation, "AWS::Events::Rule",
+        Return values; the page's text lags: aws-cloudformation/cloudformation-coverage-roadmap
+        issue 1131). Neither name may contain ``|``, so the second ``|``-separated part of
+        ``Ref|Ref`` is the rule name in both cases, whatever the bus is named.
+        """
+        ref = self.rule.rule_name
+        return Fn.select(1, Fn.split("|", Fn.join("|", [ref, ref])))
+
     def metric(self, metric_name: str, *, period: Duration | None = None) -> cloudwatch.Metric:
         """An ``AWS/Events`` metric of this rule (sum per period; default 5 minutes).
 
-        Dimensions ``EventBusName`` and ``RuleName``, as EventBridge publishes them for a rule
-        on a custom bus (``RuleName`` alone on the default bus).
+        Dimensions ``EventBusName`` (the bus name) and ``RuleName`` (the bare rule name,
+        ``rule_name``), as EventBridge publishes them for a rule on a custom bus, and
+        ``RuleName`` alone on the default bus ("Monitoring Amazon EventBridge", EventBridge
+        User Guide: "Metrics that specify only the RuleName dimension refer to the default
+        event bus. Metrics that specify both the EventBusName and RuleName dimensions refer
+        to a custom event bus.").
         """
-        dimensions = {"RuleName": self.rule.rule_name}
+        dimensions = {"RuleName": self.rule_name}
         bus_name = self._event_bus.event_bus_name
         if not (is_known(bus_name) and bus_name == _DEFAULT_BUS_NAME):
             dimensions["EventBusName"] = bus_name
@@ -353,6 +387,11 @@ class EventBusFanOut(Construct):
     Each target gets a new encrypted, TLS-only dead-letter queue that only its rule may send
     to, and EventBridge's retry policy (24 hours, 185 attempts) written out. With
     ``producer_accounts``, a bus policy lets those accounts put events.
+
+    Stacks compose: targets may be defined in other stacks than the rules (the rules' stack
+    then depends on theirs, never the reverse; see ``QueueTarget`` for the policies), and
+    ``EventBusFanOut(consumer_stack, ..., event_bus=platform.event_bus)`` adds rules to a bus
+    that another stack owns, without a second archive.
     """
 
     def __init__(
@@ -363,7 +402,7 @@ class EventBusFanOut(Construct):
         event_bus: events.IEventBus | None = None,
         event_bus_props: Mapping[str, Any] | None = None,
         encryption_key: kms.IKey | None = None,
-        archive: bool = True,
+        archive: bool | None = None,
         archive_retention: Duration | None = None,
         producer_accounts: Sequence[str] | None = None,
         rules: Mapping[str, FanOutRuleOptions] | None = None,
@@ -371,17 +410,19 @@ class EventBusFanOut(Construct):
         alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
         """
-        :param event_bus: an existing bus (the default bus, or one defined elsewhere) to add
-            the archive, the producer policy and the rules to.
-            Default: - a new custom event bus.
+        :param event_bus: an existing bus (the default bus, or one defined elsewhere, in any
+            stack) to add the rules, the producer policy and, with ``archive=True``, an archive
+            to. Default: - a new custom event bus.
         :param event_bus_props: ``aws_events.EventBus`` arguments for the new bus, for example
             ``event_bus_name`` or ``description`` (not ``kms_key``: use ``encryption_key``).
             Default: - a generated name.
         :param encryption_key: a customer-managed key encrypting the new bus and its archive;
             its policy is given statements letting EventBridge use it for this bus only.
             Default: - an AWS-owned key.
-        :param archive: archive the events on the bus so they can be replayed.
-            Default: - True.
+        :param archive: archive the events on the bus so they can be replayed. Passing True
+            with an existing bus adds an archive of it here. Default: - True for a new bus;
+            False for an existing bus (``event_bus``), whose owner archives it, so rules
+            added to another stack's bus do not create a second archive.
         :param archive_retention: how long the archive keeps events, in whole days, at least 1.
             Default: - 30 days.
         :param producer_accounts: 12-digit ids of other accounts allowed to put events on the
@@ -407,8 +448,13 @@ class EventBusFanOut(Construct):
                     f"{self.node.path}: event_bus_props[{key!r}] is set by EventBusFanOut; "
                     f"use {instead} instead"
                 )
+        if archive is None:
+            archive = event_bus is None
         if not archive and archive_retention is not None:
-            raise ValueError(f"{self.node.path}: archive_retention applies only with archive=True")
+            raise ValueError(
+                f"{self.node.path}: archive_retention applies only with archive=True (the "
+                "default for a new bus only)"
+            )
         retention = archive_retention or _defaults.ARCHIVE_RETENTION
         self._check_archive_retention(retention)
         accounts = self._checked_accounts(producer_accounts)

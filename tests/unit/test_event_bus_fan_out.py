@@ -224,12 +224,22 @@ def test_grant_put_events_allows_exactly_put_events_on_the_bus(stack: Stack) -> 
     ]
 
 
-def test_an_existing_bus_gets_the_archive_policy_and_rules(stack: Stack) -> None:
+def test_an_existing_bus_is_not_archived_again_by_default(stack: Stack) -> None:
+    bus = events.EventBus(stack, "Shared")
+    fan_out = fan_out_with(stack, {"Queue": QueueTarget(queue(stack))}, event_bus=bus)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Events::Archive", 0)
+    assert fan_out.archive is None
+    assert the_rule(template)["EventBusName"] == {"Ref": ref(stack, bus)}
+
+
+def test_an_existing_bus_gets_the_archive_policy_and_rules_when_asked(stack: Stack) -> None:
     bus = events.EventBus(stack, "Shared")
     fan_out = fan_out_with(
         stack,
         {"Queue": QueueTarget(queue(stack))},
         event_bus=bus,
+        archive=True,
         producer_accounts=["111111111111"],
     )
     template = Template.from_stack(stack)
