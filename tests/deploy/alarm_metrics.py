@@ -1,10 +1,11 @@
 """Check that an alarm names a metric its service really publishes, with the right values.
 
 CloudWatch accepts an alarm on any namespace, metric name and dimensions, published or not; an
-alarm on a metric that never gets data stays in OK (missing data is not breaching) and can
-never fire. So every alarm is checked against ``PUBLISHED_METRICS`` (namespace, metric name,
-exact dimension-name set, statistic) and each dimension value is resolved against the template
-(``intrinsics.resolve``) and compared with what the service puts in that dimension.
+alarm on a metric that never gets data stays in OK (our alarms treat missing data as not
+breaching) and can never fire. So every alarm is checked against ``PUBLISHED_METRICS``
+(namespace, metric name, exact dimension-name set, statistic) and each dimension value is
+resolved against the template (``intrinsics.resolve``) and compared with what the service puts
+in that dimension.
 
 Each ``check_*`` function returns a list of problems (empty when the alarm is right); the
 walker prefixes each with ``<stack>: alarm <logical id>``.
@@ -39,6 +40,8 @@ ALARM_TYPE = "AWS::CloudWatch::Alarm"
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: ``pNN`` / ``pNN.N`` percentile statistics.
 _PERCENTILE = re.compile(r"^p(100|[0-9]{1,2}(\.[0-9]+)?)$")
+#: A published version number (a version this template does not define, e.g. an older one).
+_VERSION_NUMBER = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,11 @@ def _check_qualifier(
     ``ExecutedVersion``, an alias that routes to that version."""
     aliases = _aliases(template, function_name(template, function))
     versions = _versions(template, function_name(template, function))
-    if qualifier not in aliases and qualifier not in versions:
+    if (
+        qualifier not in aliases
+        and qualifier not in versions
+        and not _VERSION_NUMBER.match(qualifier)
+    ):
         return [
             f"Resource qualifier {qualifier!r} is neither an alias nor a version of "
             f"function {function}"

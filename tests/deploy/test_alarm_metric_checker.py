@@ -114,6 +114,13 @@ GOOD = {
         FunctionName=REF_FN,
         Resource={"Fn::Join": ["", [REF_FN, ":", VERSION]]},
     ),
+    "errors of an older version by number": alarm(
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        FunctionName=REF_FN,
+        Resource={"Fn::Join": ["", [REF_FN, ":3"]]},
+    ),
     "new version p99 duration through the alias": alarm(
         "AWS/Lambda",
         "Duration",
