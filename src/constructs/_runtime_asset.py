@@ -14,9 +14,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_lambda as lambda_
 
 import serverless_patterns.runtime as _runtime_package
+from constructs import Construct, IConstruct
 
 RUNTIME_PACKAGE_DIR = Path(_runtime_package.__file__).parent
 _PACKAGE_INIT = '"""Lambda-side package: runtime helpers only (no CDK code)."""\n'
@@ -76,11 +78,46 @@ def stage_runtime(handler_dir: str | os.PathLike[str] | None = None) -> Path:
     return staged
 
 
+class _PerStackAssetCode(lambda_.Code):
+    """Lambda code from one staged folder that any number of stacks can use.
+
+    A CDK ``AssetCode`` belongs to the first stack that binds it ("Asset is already associated
+    with another stack"). This code binds one ``AssetCode`` per stack, created the first time a
+    function in that stack uses it, so every function of a stack shares that stack's asset, as
+    with a plain ``AssetCode``, and all stacks point at the same content hash.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = str(path)
+        self._codes: list[tuple[Stack, lambda_.AssetCode]] = []
+
+    def _code_for(self, scope: IConstruct) -> lambda_.AssetCode:
+        stack = Stack.of(scope)
+        for known, code in self._codes:
+            if known is stack:
+                return code
+        code = lambda_.Code.from_asset(self._path)
+        self._codes.append((stack, code))
+        return code
+
+    def bind(self, scope: Construct) -> lambda_.CodeConfig:
+        return self._code_for(scope).bind(scope)
+
+    def bind_to_resource(
+        self, resource: CfnResource, *, resource_property: str | None = None
+    ) -> None:
+        self._code_for(resource).bind_to_resource(resource, resource_property=resource_property)
+
+
 def runtime_code(handler_dir: str | os.PathLike[str] | None = None) -> lambda_.Code:
     """Defines Lambda code holding this library's runtime helpers.
+
+    The same code object can be given to functions in any number of stacks: each stack gets its
+    own asset of the same content.
 
     :param handler_dir: a folder of your own handler modules, copied to the asset root so they
         can ``from serverless_patterns.runtime.batch import batch_handler``.
         Default: - only the library runtime (its reference handlers included).
     """
-    return lambda_.Code.from_asset(str(stage_runtime(handler_dir)))
+    return _PerStackAssetCode(stage_runtime(handler_dir))
