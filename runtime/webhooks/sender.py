@@ -1,7 +1,8 @@
 """Sending webhooks: signed deliveries to subscriber endpoints, retried, rate limited, guarded.
 
 Each SQS message is one delivery ``{"subscriber_id", "event_id", "payload", "attempt"}``
-(``attempt`` defaults to 1). Per delivery:
+(``attempt`` defaults to 1; see ``serverless_patterns.runtime.webhooks.delivery``, whose
+``delivery_message`` builds it). A malformed message is dead-lettered. Per delivery:
 
 1. The subscriber is read from the table (``contract.SUBSCRIBER_*`` attributes). An unknown
    subscriber is dead-lettered; a disabled one is dropped with a log line.
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from serverless_patterns.runtime.batch import SqsRecord
 from serverless_patterns.runtime.webhooks import contract
+from serverless_patterns.runtime.webhooks.delivery import Delivery, MalformedDeliveryError
 from serverless_patterns.runtime.webhooks.secrets import SecretCache, SecretFormatError
 from serverless_patterns.runtime.webhooks.signing import WebhookVerificationError, headers
 
@@ -87,50 +89,12 @@ USER_AGENT = "serverless-patterns-webhooks/1"
 Resolver = Callable[[str, int], Sequence[str]]
 
 
-class MalformedDeliveryError(ValueError):
-    """A delivery message lacks a field or has one of the wrong type (never shows the payload)."""
-
-
 class UnsafeUrlError(ValueError):
     """The SSRF guard refused an endpoint; ``reason`` says why (never a secret)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery of one event to one subscriber."""
-
-    subscriber_id: str
-    event_id: str
-    payload: Any
-    attempt: int = 1
-
-    @classmethod
-    def from_json(cls, data: Any) -> Delivery:
-        """Reads a delivery message; raises MalformedDeliveryError."""
-        if not isinstance(data, Mapping):
-            raise MalformedDeliveryError("a delivery must be a JSON object")
-        for name in ("subscriber_id", "event_id"):
-            if not isinstance(data.get(name), str) or not data[name]:
-                raise MalformedDeliveryError(f"{name} must be a non-empty string")
-        if "payload" not in data:
-            raise MalformedDeliveryError("payload is missing")
-        attempt = data.get("attempt", 1)
-        if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
-            raise MalformedDeliveryError("attempt must be a positive integer")
-        return cls(data["subscriber_id"], data["event_id"], data["payload"], attempt)
-
-    def to_json(self) -> dict[str, Any]:
-        """The message form of this delivery."""
-        return {
-            "subscriber_id": self.subscriber_id,
-            "event_id": self.event_id,
-            "payload": self.payload,
-            "attempt": self.attempt,
-        }
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Checks any CDK app can apply: ``add_checks(app)`` runs the cdk-nag packs at synth.
 
+``acknowledge(construct, finding, reason)`` records one finding as acknowledged on the resource
+it concerns, the way this library acknowledges its own.
+
 ``ServerlessPatternsChecks`` is this library's own cdk-nag pack (serverless anti-patterns);
 ``FunctionBaseline`` is an opt-in Aspect giving every Lambda function the baseline settings.
 """
@@ -15,6 +18,7 @@ from serverless_patterns.checks.serverless_pack import (
     RULE_IDS,
     ServerlessPatternsChecks,
 )
+from serverless_patterns.constructs._nag import acknowledge
 
 
 def add_checks(app: App | Stage) -> None:
@@ -36,5 +40,6 @@ __all__ = [
     "RULE_IDS",
     "FunctionBaseline",
     "ServerlessPatternsChecks",
+    "acknowledge",
     "add_checks",
 ]

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._validation import check_prop_keys
 
 
 class BaselineFunction(lambda_.Function):
@@ -40,8 +41,12 @@ class BaselineFunction(lambda_.Function):
         :param handler: the handler, for example
             ``serverless_patterns.runtime.handlers.queue_worker.handler``.
         :param function_props: ``aws_lambda.Function`` keyword arguments that override the
-            defaults; ``environment`` merges key by key. Default: - the defaults above.
+            defaults; ``environment`` merges key by key; a key ``aws_lambda.Function`` does not
+            take raises ValueError. Default: - the defaults above.
         """
+        check_prop_keys(
+            f"{scope.node.path}/{construct_id}", "function_props", function_props, lambda_.Function
+        )
         overrides = dict(function_props or {})
         for key in ("code", "handler"):
             if key in overrides:

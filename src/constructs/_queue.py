@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._validation import check_prop_keys
 
 
 def _check_encrypted(scope: Construct, construct_id: str, props: Mapping[str, Any]) -> None:
@@ -28,13 +29,15 @@ def dead_letter_queue(
     fifo: bool,
     props: Mapping[str, Any] | None = None,
     dead_letter_of: str = "the source queue",
+    props_name: str = "dead_letter_queue_props",
 ) -> sqs.Queue:
     """Defines a dead-letter queue: SQS-managed encryption, TLS only, 14-day retention.
 
     ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; ``fifo`` and
     ``enforce_ssl`` are always applied. ``dead_letter_of`` names what fails over to the queue,
-    in the reason its cdk-nag acknowledgments give.
+    in the reason its cdk-nag acknowledgments give; ``props_name`` names ``props`` in errors.
     """
+    check_prop_keys(f"{scope.node.path}/{construct_id}", props_name, props, sqs.Queue)
     merged = _defaults.merge_props(
         {
             "encryption": sqs.QueueEncryption.SQS_MANAGED,
@@ -68,12 +71,15 @@ def source_queue(
     dead_letter: sqs.IQueue,
     max_receive_count: int,
     props: Mapping[str, Any] | None = None,
+    props_name: str = "queue_props",
 ) -> sqs.Queue:
     """Defines a source queue: SQS-managed encryption, TLS only, redrive to ``dead_letter``.
 
     ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; the visibility
     timeout, the dead-letter queue, ``fifo`` and ``enforce_ssl`` are the pattern's to set.
+    ``props_name`` names ``props`` in errors.
     """
+    check_prop_keys(f"{scope.node.path}/{construct_id}", props_name, props, sqs.Queue)
     merged = _defaults.merge_props(
         {"encryption": sqs.QueueEncryption.SQS_MANAGED},
         props,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from aws_cdk import Duration, Token
 
 from constructs import IConstruct
@@ -46,3 +52,45 @@ def reject_both(scope: IConstruct, existing: str, existing_value: object, **prop
                 f"{scope.node.path}: pass either '{existing}' (an existing resource) or "
                 f"'{name}' (to configure a new one), not both"
             )
+
+
+def check_prop_keys(
+    path: str, name: str, props: Mapping[str, Any] | None, target: Callable[..., object]
+) -> None:
+    """Raises ValueError for a key of ``props`` that ``target`` (an aws_cdk class) does not take.
+
+    ``path`` is the construct path the props are for and ``name`` the argument that carried
+    them (``"function_props"``); the message suggests the closest keyword. Without this check
+    jsii raises a bare TypeError naming neither.
+    """
+    if not props:
+        return
+    accepted = keyword_arguments(target)
+    for key in props:
+        if key not in accepted:
+            close = difflib.get_close_matches(str(key), sorted(accepted), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{path}: {name}[{key!r}] is not an argument of "
+                f"{target.__module__.removeprefix('aws_cdk.')}.{target.__qualname__}{hint}"
+            )
+
+
+@functools.cache
+def keyword_arguments(target: Callable[..., object]) -> frozenset[str]:
+    """The keyword-only parameters of a class's constructor (its props, for a jsii class)."""
+    parameters = inspect.signature(target.__init__).parameters
+    return frozenset(
+        name
+        for name, parameter in parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+
+
+def known_above(value: float | None, limit: float | None) -> bool:
+    """Tells whether ``value`` is greater than ``limit``, both known (None and tokens: False).
+
+    For settings Lambda checks only at deploy time, for example provisioned concurrency above
+    reserved concurrency, or an SQS event source's maximum concurrency above the reserved one.
+    """
+    return is_known(value) and is_known(limit) and value > limit  # type: ignore[operator]

@@ -27,6 +27,7 @@ from serverless_patterns.constructs._queue import dead_letter_queue, source_queu
 from serverless_patterns.constructs._validation import (
     check_range,
     is_known,
+    known_above,
     reject_both,
     seconds,
 )
@@ -37,6 +38,8 @@ _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
 #: 300 s window stays below the 12-hour SQS maximum, so the derived value is always valid.)
 _SQS_DEFAULT_VISIBILITY_SECONDS = 30
 _SQS_MAX_RECEIVE_COUNT = 1000
+#: The period of a metric when none is given (CloudWatch's usual alarm period here).
+_METRIC_PERIOD = Duration.minutes(5)
 
 #: queue_props keys the pattern sets itself, and the argument to use instead.
 _PATTERN_QUEUE_KEYS = {
@@ -207,6 +210,7 @@ class QueueWorker(Construct):
             "go to the queue's dead-letter queue.",
         )
 
+        self._check_reserved_concurrency(max_concurrency)
         if self.function.role is not None or function is None:
             self.queue.grant_consume_messages(self.function)
         else:
@@ -249,6 +253,40 @@ class QueueWorker(Construct):
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants permission to send messages to the queue (and to use its key, if any)."""
         return self.queue.grant_send_messages(grantee)
+
+    # --- metrics --------------------------------------------------------------------------
+    # Names and statistics: "Available CloudWatch metrics for Amazon SQS" and "Types of metrics
+    # for Lambda functions" (AWS documentation).
+
+    def metric_dead_letter_messages(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Messages waiting in the dead-letter queue: ``AWS/SQS``
+        ``ApproximateNumberOfMessagesVisible`` of the DLQ, maximum per period (default 5
+        minutes). Raises ValueError when the DLQ of an imported queue is unknown."""
+        if self.dead_letter_queue is None:
+            raise ValueError(
+                f"{self.node.path}: the dead-letter queue of the imported queue is unknown; "
+                "use its own metric_approximate_number_of_messages_visible()"
+            )
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or _METRIC_PERIOD, statistic="Maximum"
+        )
+
+    def metric_age_of_oldest_message(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Age in seconds of the queue's oldest message: ``AWS/SQS``
+        ``ApproximateAgeOfOldestMessage``, maximum per period (default 5 minutes)."""
+        return self.queue.metric_approximate_age_of_oldest_message(
+            period=period or _METRIC_PERIOD, statistic="Maximum"
+        )
+
+    def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Invocations of the function that failed as a whole: ``AWS/Lambda`` ``Errors``,
+        sum per period (default 5 minutes)."""
+        return self.function.metric_errors(period=period or _METRIC_PERIOD, statistic="Sum")
+
+    def metric_throttles(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Throttled invocations of the function: ``AWS/Lambda`` ``Throttles``, sum per period
+        (default 5 minutes)."""
+        return self.function.metric_throttles(period=period or _METRIC_PERIOD, statistic="Sum")
 
     # --- validation -----------------------------------------------------------------------
 
@@ -297,6 +335,28 @@ class QueueWorker(Construct):
             _defaults.MIN_MAX_CONCURRENCY,
             _defaults.MAX_MAX_CONCURRENCY,
         )
+
+    def _check_reserved_concurrency(self, max_concurrency: int | None) -> None:
+        """Warns when the function's reserved concurrency is below ``max_concurrency``.
+
+        Lambda documentation, "Configuring scaling behavior for SQS event source mappings"
+        (section "Configuring maximum concurrency for Amazon SQS event sources"): the event
+        source mapping does not account for reserved concurrency, so invocations above it are
+        throttled and their messages return to the queue.
+        """
+        cfn = self.function.node.default_child
+        reserved = (
+            cfn.reserved_concurrent_executions if isinstance(cfn, lambda_.CfnFunction) else None
+        )
+        if known_above(max_concurrency, reserved):
+            Annotations.of(self).add_warning_v2(
+                "serverless-patterns:queueWorker:reservedBelowMaxConcurrency",
+                f"The function's reserved concurrency {reserved} is below max_concurrency "
+                f"{max_concurrency}: the event source invokes it up to {max_concurrency} times "
+                "at once, Lambda throttles the invocations above the reserved concurrency, and "
+                "their messages return to the queue (and can reach the dead-letter queue). Set "
+                "the reserved concurrency to at least max_concurrency, or lower max_concurrency.",
+            )
 
     def _validate_receive_count(self, receive_count: int) -> None:
         check_range(self, "max_receive_count", receive_count, 1, _SQS_MAX_RECEIVE_COUNT)
@@ -377,9 +437,7 @@ class QueueWorker(Construct):
         wanted: list[AlarmSpec] = [
             (
                 "DeadLetterMessages",
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    period=period, statistic="Maximum"
-                )
+                self.metric_dead_letter_messages(period=period)
                 if self.dead_letter_queue is not None
                 else None,
                 thresholds.dead_letter_messages,
@@ -387,9 +445,7 @@ class QueueWorker(Construct):
             ),
             (
                 "OldestMessageAge",
-                self.queue.metric_approximate_age_of_oldest_message(
-                    period=period, statistic="Maximum"
-                ),
+                self.metric_age_of_oldest_message(period=period),
                 seconds(thresholds.oldest_message_age)
                 if thresholds.oldest_message_age is not None
                 else None,
@@ -398,13 +454,13 @@ class QueueWorker(Construct):
             ),
             (
                 "FunctionErrors",
-                self.function.metric_errors(period=period, statistic="Sum"),
+                self.metric_errors(period=period),
                 thresholds.function_errors,
                 "The worker function failed whole invocations (not single records).",
             ),
             (
                 "FunctionThrottles",
-                self.function.metric_throttles(period=period, statistic="Sum"),
+                self.metric_throttles(period=period),
                 thresholds.function_throttles,
                 "The worker function was throttled; raise concurrency or lower max_concurrency "
                 "of other consumers.",

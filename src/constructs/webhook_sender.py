@@ -33,6 +33,19 @@ DEFAULT_BATCH_SIZE = 10
 _FUNCTION_HEADROOM_SECONDS = 10
 #: Secrets the sender may read: subscribers' ``whsec_...`` secrets are named under this prefix.
 DEFAULT_SUBSCRIBER_SECRET_PREFIX = "webhooks/subscribers/"
+#: What ``grant_manage_subscribers`` allows on the subscribers table: reading and writing
+#: items, no table administration (DescribeTable, UpdateTable, DeleteTable, streams).
+MANAGE_SUBSCRIBERS_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
 
 
 class WebhookSender(Construct):
@@ -169,6 +182,45 @@ class WebhookSender(Construct):
     def grant_enqueue(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants a producer permission to send deliveries to the delivery queue."""
         return self.queue.grant_send_messages(grantee)
+
+    def add_producer(self, function: lambda_.Function) -> iam.Grant:
+        """Makes ``function`` a producer: it may send deliveries to the delivery queue and
+        finds its URL in the environment variable ``DELIVERY_QUEUE_URL_ENV``
+        (``WEBHOOK_DELIVERY_QUEUE_URL``). Build each message with
+        ``serverless_patterns.runtime.webhooks.delivery_message``."""
+        function.add_environment(contract.SENDER_QUEUE_URL_ENV, self.queue.queue_url)
+        return self.grant_enqueue(function)
+
+    def grant_manage_subscribers(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants reading and writing subscriber items (``MANAGE_SUBSCRIBERS_ACTIONS``: get,
+        query, scan, put, update, delete, batch), and using the table's key if it has one;
+        no table administration. Subscribers' secrets are not included."""
+        grant = self.subscribers_table.grant(grantee, *MANAGE_SUBSCRIBERS_ACTIONS)
+        if self.subscribers_table.encryption_key is not None:
+            self.subscribers_table.encryption_key.grant_encrypt_decrypt(grantee)
+        return grant
+
+    # --- metrics (see QueueWorker) ---------------------------------------------------------
+
+    def metric_dead_letter_messages(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Exhausted deliveries waiting in the dead-letter queue: ``AWS/SQS``
+        ``ApproximateNumberOfMessagesVisible``, maximum per period (default 5 minutes)."""
+        return self.worker.metric_dead_letter_messages(period=period)
+
+    def metric_age_of_oldest_message(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Age in seconds of the oldest delivery in the queue: ``AWS/SQS``
+        ``ApproximateAgeOfOldestMessage``, maximum per period (default 5 minutes)."""
+        return self.worker.metric_age_of_oldest_message(period=period)
+
+    def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Sender invocations that failed as a whole: ``AWS/Lambda`` ``Errors``, sum per
+        period (default 5 minutes)."""
+        return self.worker.metric_errors(period=period)
+
+    def metric_throttles(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Throttled sender invocations: ``AWS/Lambda`` ``Throttles``, sum per period (default
+        5 minutes)."""
+        return self.worker.metric_throttles(period=period)
 
     # --- internals --------------------------------------------------------------------------
 
