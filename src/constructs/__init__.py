@@ -18,6 +18,7 @@ from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import IdempotencyOptions
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs.alarm_topic import AlarmTopic
+from serverless_patterns.constructs.api_gateway_account import ApiGatewayCloudWatchRole
 from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
 from serverless_patterns.constructs.event_bus_fan_out import (
     EventBusFanOut,
@@ -35,6 +36,7 @@ from serverless_patterns.constructs.webhook_sender import WebhookSender
 __all__ = [
     "DEFAULT_USAGE_TIERS",
     "AlarmTopic",
+    "ApiGatewayCloudWatchRole",
     "BaselineFunction",
     "BufferedTarget",
     "CanaryApi",

@@ -101,6 +101,6 @@ def acknowledge_stage(stage: apigw.Stage) -> None:
     acknowledge(
         stage,
         "AwsSolutions-APIG6",
-        "Execution logging needs the account-wide API Gateway CloudWatch role, a "
-        "singleton a library must not create; JSON access logs are on for every request.",
+        "Execution logs go to log groups API Gateway creates without retention and may "
+        "record request data; JSON access logs, kept as configured, are on for every request.",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,10 @@ from serverless_patterns.constructs._validation import (
     reject_both,
     seconds,
 )
+from serverless_patterns.constructs.api_gateway_account import (
+    ApiGatewayCloudWatchRole,
+    depend_on_cloud_watch_role,
+)
 from serverless_patterns.constructs.queue_worker import QueueWorker
 from serverless_patterns.runtime.webhooks import contract
 
@@ -61,6 +65,10 @@ VERIFIER_TIMEOUT = Duration.seconds(10)
 _QUEUE_VISIBILITY = Duration.seconds(30)
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 _CLAIM_CHECK_OBJECTS = f"{contract.CLAIM_CHECK_PREFIX}*"
+#: KMS actions on an SSE-KMS bucket's key: reading an object decrypts its data key; writing
+#: one generates a data key (Amazon S3 guide, "Using server-side encryption with AWS KMS keys").
+_KMS_READ_ACTIONS = ("kms:Decrypt",)
+_KMS_WRITE_ACTIONS = ("kms:GenerateDataKey",)
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ class WebhookReceiver(Construct):
         claim_check_versioned: bool | None = None,
         alarms: WebhookReceiverAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
+        cloud_watch_role: bool = True,
     ) -> None:
         """
         :param worker: a QueueWorker consuming the verified webhooks: the verifier sends to its
@@ -163,6 +172,11 @@ class WebhookReceiver(Construct):
         :param alarms: alarm thresholds. Default: - ``WebhookReceiverAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
+        :param cloud_watch_role: make the stage, which writes access logs, depend on the app's
+            account-level API Gateway CloudWatch Logs role (``ApiGatewayCloudWatchRole``).
+            Default: - the app's single account-level role is created, once per app and
+            environment; pass False if your account already has one (for example made by
+            another app or by hand), and the stage will not depend on it.
         """
         super().__init__(scope, construct_id)
         if worker is not None and queue is not None:
@@ -266,9 +280,9 @@ class WebhookReceiver(Construct):
         )
         self.secret.grant_read(self.function)
         self.queue.grant_send_messages(self.function)
-        self._grant_claim_check(self.function, "s3:PutObject", "put")
+        self._grant_claim_check(self.function, "s3:PutObject", _KMS_WRITE_ACTIONS, "put")
         if worker is not None:
-            self._grant_claim_check(worker.function, "s3:GetObject", "read")
+            self.grant_read_claim_checks(worker.function)
         #: The idempotency table keyed by ``webhook-id``.
         self.idempotency_table: dynamodb.ITable = enable_idempotency(
             self, self.function, idempotency_options
@@ -319,6 +333,11 @@ class WebhookReceiver(Construct):
                 "verifier checks before anything is enqueued (401 otherwise).",
             )
         acknowledge_stage(self.api.deployment_stage)
+        #: The app's account-level CloudWatch Logs role the stage comes after; None with
+        #: ``cloud_watch_role=False``.
+        self.cloud_watch_role: ApiGatewayCloudWatchRole | None = depend_on_cloud_watch_role(
+            self.api.deployment_stage, enabled=cloud_watch_role
+        )
 
         #: The alarms created, in the order: API 4xx rate, API 5xx rate, DLQ.
         self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
@@ -329,6 +348,15 @@ class WebhookReceiver(Construct):
     def url(self) -> str:
         """The URL webhooks are posted to."""
         return self.api.url_for_path(self.resource.path)
+
+    def grant_read_claim_checks(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants reading claim-check objects: what a consumer of your own queue needs.
+
+        ``s3:GetObject`` on the claim-check prefix of the bucket, and ``kms:Decrypt`` on the
+        bucket's key when it has one (a bucket encrypted with S3-managed keys needs none).
+        A ``worker`` given to the receiver gets this grant already.
+        """
+        return self._grant_claim_check(grantee, "s3:GetObject", _KMS_READ_ACTIONS, "read")
 
     def metric_api(
         self, metric_name: str, *, statistic: str, period: Duration
@@ -424,21 +452,28 @@ class WebhookReceiver(Construct):
         )
         return bucket
 
-    def _grant_claim_check(self, function: lambda_.IFunction, action: str, what: str) -> None:
-        """Grants one object action on the claim-check prefix, and acknowledges its wildcard."""
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[action],
-                resources=[self.claim_check_bucket.arn_for_objects(_CLAIM_CHECK_OBJECTS)],
-            )
+    def _grant_claim_check(
+        self, grantee: iam.IGrantable, action: str, kms_actions: Sequence[str], what: str
+    ) -> iam.Grant:
+        """Grants one object action on the claim-check prefix (and ``kms_actions`` on the
+        bucket's key, if it has one), and acknowledges the prefix wildcard."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[action],
+            resource_arns=[self.claim_check_bucket.arn_for_objects(_CLAIM_CHECK_OBJECTS)],
         )
-        if function.role is not None:
+        key = self.claim_check_bucket.encryption_key
+        if key is not None:
+            grant = grant.combine(key.grant(grantee, *kms_actions))
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):  # a role, not a service or account
             acknowledge(
-                function.role,
+                principal,
                 f"AwsSolutions-IAM5[Resource::{self._bucket_reference()}/{_CLAIM_CHECK_OBJECTS}]",
-                f"The function may {what} claim-check objects, whose keys are unique per "
+                f"The principal may {what} claim-check objects, whose keys are unique per "
                 f"webhook, under the {contract.CLAIM_CHECK_PREFIX!r} prefix of this one bucket.",
             )
+        return grant
 
     def _bucket_reference(self) -> str:
         """How cdk-nag names the bucket's ARN in a finding: ``<LogicalId.Arn>``."""

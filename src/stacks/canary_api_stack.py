@@ -19,7 +19,12 @@ HANDLER = "serverless_patterns.runtime.handlers.canary_api.handler"
 
 
 class CanaryApiStack(Stack):
-    """Defines a CanaryApi over the reference order API, with tiered API keys."""
+    """Defines a CanaryApi over the reference order API, with one API key per usage plan tier.
+
+    The stack also holds the app's account-level API Gateway CloudWatch Logs role, which the
+    CanaryApi defines first (the Webhooks stack's API reuses it, so that stack depends on
+    this one).
+    """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -42,5 +47,7 @@ class CanaryApiStack(Stack):
             ],
             post_traffic_checks=[SmokeCheck(path="/health", expected_body={"status": "ok"})],
             usage_plans=DEFAULT_USAGE_TIERS,
+            # One key per tier; read a value with `aws apigateway get-api-key --include-value`.
+            api_keys={f"{tier.name}Client": tier.name for tier in DEFAULT_USAGE_TIERS},
             alarm_action=alarms.action,
         )

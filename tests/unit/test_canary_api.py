@@ -475,7 +475,7 @@ def test_methods_use_iam_authorization_and_request_validation_by_default(stack: 
         assert props["Integration"]["TimeoutInMillis"] == 29000
         assert props.get("ApiKeyRequired", False) is False
     template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
-    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
 
 
 def test_cognito_user_pool_authorizes_instead_of_iam(stack: Stack) -> None:
