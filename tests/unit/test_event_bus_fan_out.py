@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -20,6 +22,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serverless_patterns.constructs import (
     BufferedTarget,
@@ -44,6 +48,7 @@ from serverless_patterns.stacks.event_bus_fan_out_stack import (
     PRODUCER_HANDLER,
 )
 from tests.conftest import TEST_ENV, new_app
+from tests.unit.intrinsics import evaluate
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 ORDERS = EventPatternSpec(source=["orders"], detail_type=["OrderPlaced"])
@@ -498,14 +503,17 @@ def test_topic_target_publish_grant_is_scoped_to_the_rule_and_its_key_to_the_acc
     assert target["RetryPolicy"] == DEFAULT_RETRY
 
 
-def test_a_topic_of_another_stack_is_scoped_to_the_rule_account(stack: Stack) -> None:
+def test_a_topic_of_another_stack_is_scoped_to_the_rule_account_and_region(stack: Stack) -> None:
     topics = Stack(stack.node.scope, "Topics", env=TEST_ENV)  # type: ignore[arg-type]
     topic = sns.Topic(topics, "Topic", enforce_ssl=True)
     fan_out_with(stack, {"Topic": TopicTarget(topic)})
     template = Template.from_stack(topics)  # synthesizes: the stacks do not depend on each other
     statements = policy_statements(template, "AWS::SNS::TopicPolicy", {"Ref": ref(topics, topic)})
     [allow] = [s for s in statements if s["Effect"] == "Allow"]
-    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert allow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:events:eu-west-1:123456789012:rule/*"},
+    }
 
 
 def test_lambda_target_permission_is_scoped_to_the_rule(stack: Stack) -> None:
@@ -698,14 +706,15 @@ def rule_alarm(template: Template, metric_name: str) -> dict[str, Any]:
 def test_rule_alarms_watch_failed_invocations_dlq_delivery_and_throttling(stack: Stack) -> None:
     fan_out = fan_out_with(stack, {"Queue": QueueTarget(queue(stack))})
     template = Template.from_stack(stack)
-    dimensions = [
-        {"Name": "EventBusName", "Value": {"Ref": ref(stack, fan_out.event_bus)}},
-        {"Name": "RuleName", "Value": {"Ref": ref(stack, fan_out.rules["Orders"].rule)}},
-    ]
+    refs = {
+        ref(stack, fan_out.event_bus): "orders-bus",
+        ref(stack, fan_out.rules["Orders"].rule): "orders-bus|Test-FanOutRule-ABC123",
+    }
+    dimensions = {"EventBusName": "orders-bus", "RuleName": "Test-FanOutRule-ABC123"}
     for metric_name in ("FailedInvocations", "InvocationsFailedToBeSentToDlq", "ThrottledRules"):
         alarm = rule_alarm(template, metric_name)
         assert alarm["Namespace"] == "AWS/Events"
-        assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == dimensions
+        assert alarm_dimensions(alarm, refs) == dimensions
         assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 1)
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
@@ -781,13 +790,101 @@ def test_alarm_thresholds_are_configurable_and_can_be_left_out(stack: Stack) -> 
     assert rule_alarm(template, "InvocationsFailedToBeSentToDlq")["Threshold"] == 1
 
 
-def test_rules_on_the_default_bus_alarm_on_the_rule_name_alone(stack: Stack) -> None:
+# The rule alarms must name the metrics EventBridge publishes ("Monitoring Amazon EventBridge",
+# EventBridge User Guide: RuleName alone for a rule on the default bus, EventBusName and RuleName
+# for a rule on a custom bus, each the bare name). Ref of an AWS::Events::Rule returns
+# "<bus>|<rule>" on a custom bus and "<rule>" on the default bus (CloudFormation User Guide,
+# "AWS::Events::Rule", Return values; aws-cloudformation/cloudformation-coverage-roadmap#1131).
+RULE_ALARMS = ("FailedInvocations", "InvocationsFailedToBeSentToDlq", "ThrottledRules")
+
+
+def alarm_dimensions(alarm: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
+    """The alarm's dimensions as deployed, given what each Ref returns."""
+    return {d["Name"]: evaluate(d["Value"], refs) for d in alarm["Dimensions"]}
+
+
+def rule_alarm_dimensions(stack: Stack, fan_out: EventBusFanOut, rule_ref: str) -> list[Any]:
+    template = Template.from_stack(stack)
+    refs = {ref(stack, fan_out.rules["Orders"].rule): rule_ref}
+    if isinstance(fan_out.event_bus, events.EventBus):
+        refs[ref(stack, fan_out.event_bus)] = "orders-bus"
+    return [alarm_dimensions(rule_alarm(template, name), refs) for name in RULE_ALARMS]
+
+
+def test_rules_on_a_new_custom_bus_alarm_on_the_bus_and_bare_rule_name(stack: Stack) -> None:
+    fan_out = fan_out_with(stack, {"Queue": QueueTarget(queue(stack))})
+    assert rule_alarm_dimensions(stack, fan_out, "orders-bus|Test-Rule-1") == 3 * [
+        {"EventBusName": "orders-bus", "RuleName": "Test-Rule-1"}
+    ]
+
+
+def test_rules_on_an_imported_custom_bus_alarm_on_the_bus_and_bare_rule_name(
+    stack: Stack,
+) -> None:
+    bus = events.EventBus.from_event_bus_arn(
+        stack, "Imported", "arn:aws:events:eu-west-1:123456789012:event-bus/shared-bus"
+    )
+    fan_out = fan_out_with(stack, {"Queue": QueueTarget(queue(stack))}, event_bus=bus)
+    assert rule_alarm_dimensions(stack, fan_out, "shared-bus|Test-Rule-1") == 3 * [
+        {"EventBusName": "shared-bus", "RuleName": "Test-Rule-1"}
+    ]
+
+
+def test_rules_on_a_bus_with_an_explicit_name_alarm_on_that_name(stack: Stack) -> None:
+    fan_out = fan_out_with(
+        stack,
+        {"Queue": QueueTarget(queue(stack))},
+        event_bus_props={"event_bus_name": "orders"},
+    )
+    template = Template.from_stack(stack)
+    # Ref of the bus is its name; the template names it literally through the bus's Ref.
+    refs = {
+        ref(stack, fan_out.event_bus): "orders",
+        ref(stack, fan_out.rules["Orders"].rule): "orders|Test-Rule-1",
+    }
+    for name in RULE_ALARMS:
+        assert alarm_dimensions(rule_alarm(template, name), refs) == {
+            "EventBusName": "orders",
+            "RuleName": "Test-Rule-1",
+        }
+
+
+@pytest.mark.parametrize("rule_ref", ["Test-Rule-1", "default|Test-Rule-1"])
+def test_rules_on_the_default_bus_alarm_on_the_bare_rule_name_alone(
+    stack: Stack, rule_ref: str
+) -> None:
     default_bus = events.EventBus.from_event_bus_name(stack, "Default", "default")
     fan_out = fan_out_with(stack, {"Queue": QueueTarget(queue(stack))}, event_bus=default_bus)
-    alarm = rule_alarm(Template.from_stack(stack), "FailedInvocations")
-    assert alarm["Dimensions"] == [
-        {"Name": "RuleName", "Value": {"Ref": ref(stack, fan_out.rules["Orders"].rule)}}
-    ]
+    # The page documents the Ref without a bus; the rule names the bus "default" explicitly,
+    # so the name is right whichever of the two forms CloudFormation returns.
+    assert rule_alarm_dimensions(stack, fan_out, rule_ref) == 3 * [{"RuleName": "Test-Rule-1"}]
+
+
+_RULE_NAMES = st.from_regex(r"[.\-_A-Za-z0-9]{1,64}", fullmatch=True)
+_BUS_NAMES = st.from_regex(r"[/.\-_A-Za-z0-9]{1,256}", fullmatch=True)
+
+
+@given(bus=_BUS_NAMES, rule=_RULE_NAMES, on_custom_bus=st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_rule_name_expression_yields_the_bare_name_for_any_valid_names(
+    bus: str, rule: str, on_custom_bus: bool
+) -> None:
+    # Names as the EventBridge API allows them (PutRule Name, EventBusName patterns): the
+    # expression is evaluated, not synthesized again, for each example.
+    expression = _rule_name_expression()
+    rule_ref = f"{bus}|{rule}" if on_custom_bus else rule
+    assert evaluate(expression, {"Rule": rule_ref}) == rule
+
+
+@functools.cache
+def _rule_name_expression() -> Any:
+    """``FanOutRule.rule_name`` as synthesized, with the rule's logical id replaced by "Rule"."""
+    app_stack = Stack(new_app(), "Names", env=TEST_ENV)
+    fan_out = fan_out_with(app_stack, {"Queue": QueueTarget(queue(app_stack))})
+    rule = fan_out.rules["Orders"]
+    expression = app_stack.resolve(rule.rule_name)
+    rule_id = ref(app_stack, rule.rule)
+    return json.loads(json.dumps(expression).replace(f'"{rule_id}"', '"Rule"'))
 
 
 def test_fan_out_resources_have_no_unacknowledged_nag_findings(stack: Stack) -> None:
