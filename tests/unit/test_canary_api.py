@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnParameter, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Annotations, Match, Template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serverless_patterns.constructs import (
     DEFAULT_USAGE_TIERS,
@@ -642,3 +644,142 @@ def test_fails_on_duplicate_usage_plan_tiers(stack: Stack) -> None:
 def test_fails_on_rest_api_props_the_pattern_sets(stack: Stack) -> None:
     with pytest.raises(ValueError, match=r"rest_api_props\['deploy_options'\] is set by"):
         canary(stack, rest_api_props={"deploy_options": None})
+
+
+# --- API keys per usage plan tier ("Usage plans and API keys for REST APIs in API Gateway") ---
+
+
+def usage_plan_keys(template: Template) -> dict[str, str]:
+    """``{ApiKey logical id: UsagePlan logical id}`` of every AWS::ApiGateway::UsagePlanKey."""
+    return {
+        key["Properties"]["KeyId"]["Ref"]: key["Properties"]["UsagePlanId"]["Ref"]
+        for key in template.find_resources("AWS::ApiGateway::UsagePlanKey").values()
+        if key["Properties"]["KeyType"] == "API_KEY"
+    }
+
+
+def test_add_api_key_issues_a_generated_key_in_the_tiers_plan(stack: Stack) -> None:
+    api = canary(stack, usage_plans=DEFAULT_USAGE_TIERS)
+    key = api.add_api_key("Partner", tier="Basic")
+    template = Template.from_stack(stack)
+    assert api.api_keys == {"Partner": key}
+    props = only(template, "AWS::ApiGateway::ApiKey")["Properties"]
+    assert "Value" not in props  # API Gateway generates the value; the template never holds it
+    assert props["Enabled"] is True
+    assert "StageKeys" not in props  # a key reaches the API through its usage plan only
+    assert usage_plan_keys(template) == {
+        logical_id(stack, key): logical_id(stack, api.usage_plans["Basic"])
+    }
+
+
+def test_api_keys_prop_issues_one_key_per_entry_in_its_plan(stack: Stack) -> None:
+    api = canary(
+        stack,
+        usage_plans=DEFAULT_USAGE_TIERS,
+        api_keys={"FreeClient": "Free", "PremiumA": "Premium", "PremiumB": "Premium"},
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ApiGateway::ApiKey", 3)
+    plan = {name: logical_id(stack, p) for name, p in api.usage_plans.items()}
+    assert usage_plan_keys(template) == {
+        logical_id(stack, api.api_keys["FreeClient"]): plan["Free"],
+        logical_id(stack, api.api_keys["PremiumA"]): plan["Premium"],
+        logical_id(stack, api.api_keys["PremiumB"]): plan["Premium"],
+    }
+
+
+def test_fails_on_an_unknown_tier_in_add_api_key(stack: Stack) -> None:
+    api = canary(stack, usage_plans=DEFAULT_USAGE_TIERS)
+    with pytest.raises(
+        ValueError,
+        match=r"^Test/Api: add_api_key\('K'\): unknown usage plan tier 'Gold'; the tiers are "
+        r"\['Basic', 'Free', 'Premium'\]",
+    ):
+        api.add_api_key("K", tier="Gold")
+
+
+def test_fails_on_an_unknown_tier_in_api_keys_before_any_resource(stack: Stack) -> None:
+    with pytest.raises(
+        ValueError, match=r"^Test/Api: api_keys\['K'\]: unknown usage plan tier 'basic'"
+    ):
+        canary(stack, usage_plans=DEFAULT_USAGE_TIERS, api_keys={"K": "basic"})
+    assert stack.node.find_child("Api").node.children == []
+
+
+def test_fails_on_api_keys_without_usage_plans(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"unknown usage plan tier 'Free'; the tiers are \[\]"):
+        canary(stack, api_keys={"K": "Free"})
+
+
+# --- what Lambda would reject at deploy time ---------------------------------------------------
+
+
+def test_fails_on_an_imported_function_naming_the_path_not_with_attribute_error(
+    stack: Stack,
+) -> None:
+    imported = lambda_.Function.from_function_arn(
+        stack, "Imported", "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^Test/Api: 'function' must be a lambda_\.Function defined in this app "
+        r"\(CanaryApi publishes versions of it.*'Test/Imported'",
+    ):
+        canary(stack, function=imported)  # type: ignore[arg-type]
+
+
+def test_fails_on_provisioned_above_reserved_concurrency(stack: Stack) -> None:
+    """Lambda guide, "Configuring provisioned concurrency for a function": you can't allocate
+    more provisioned concurrency than reserved concurrency for a function."""
+    with pytest.raises(
+        ValueError,
+        match=r"^Test/Api: provisioned_concurrency \(6\) must be at most the function's reserved "
+        r"concurrency \(5, reserved_concurrent_executions\)",
+    ):
+        canary(
+            stack, provisioned_concurrency=6, function_props={"reserved_concurrent_executions": 5}
+        )
+
+
+def test_provisioned_above_reserved_concurrency_of_an_existing_function_fails(stack: Stack) -> None:
+    function = BaselineFunction(
+        stack,
+        "Existing",
+        code=CODE,
+        handler=HANDLER,
+        function_props={"reserved_concurrent_executions": 2},
+    )
+    with pytest.raises(
+        ValueError, match=r"provisioned_concurrency \(3\).*reserved concurrency \(2"
+    ):
+        canary(stack, function=function, provisioned_concurrency=3)
+
+
+def test_provisioned_concurrency_check_lets_tokens_pass(stack: Stack) -> None:
+    canary(
+        stack,
+        provisioned_concurrency=50,
+        function_props={
+            "reserved_concurrent_executions": CfnParameter(
+                stack, "Reserved", type="Number"
+            ).value_as_number
+        },
+    )
+    alias = only(Template.from_stack(stack), "AWS::Lambda::Alias")["Properties"]
+    assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 50}
+
+
+@settings(max_examples=25, deadline=None)
+@given(provisioned=st.integers(1, 1000), reserved=st.integers(0, 1000))
+def test_provisioned_concurrency_boundary(provisioned: int, reserved: int) -> None:
+    stack = Stack(new_app(), "Test")
+    build = lambda: canary(  # noqa: E731
+        stack,
+        provisioned_concurrency=provisioned,
+        function_props={"reserved_concurrent_executions": reserved},
+    )
+    if provisioned > reserved:
+        with pytest.raises(ValueError, match=rf"\({provisioned}\).*\({reserved},"):
+            build()
+    else:
+        build()

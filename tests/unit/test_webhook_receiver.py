@@ -8,6 +8,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -564,3 +565,50 @@ def test_every_created_resource_is_an_attribute(stack: Stack) -> None:
     assert isinstance(created.claim_check_bucket, s3.Bucket)
     assert isinstance(created.api.deployment_stage, apigw.Stage)
     assert created.method.http_method == "POST"
+
+
+# --- grant_read_claim_checks (a consumer of your own queue) -----------------------------------
+
+
+def test_grant_read_claim_checks_allows_get_object_on_the_prefix_only(stack: Stack) -> None:
+    created = receiver(stack, queue=sqs.Queue(stack, "Own"))
+    reader = lambda_.Function(
+        stack, "Reader", code=CODE, handler="index.handler", runtime=lambda_.Runtime.PYTHON_3_13
+    )
+    grant = created.grant_read_claim_checks(reader)
+    assert grant.success
+    statements = statements_of(Template.from_stack(stack), "ReaderServiceRole")
+    assert statements == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": ["", [get_att(stack, created.claim_check_bucket), "/webhooks/*"]]
+            },
+        }
+    ]  # S3-managed encryption: no KMS permission is needed
+
+
+def test_grant_read_claim_checks_adds_kms_decrypt_on_the_buckets_key(stack: Stack) -> None:
+    """Amazon S3 guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)": reading an
+    SSE-KMS object needs kms:Decrypt on its key; writing one needs kms:GenerateDataKey."""
+    key = kms.Key(stack, "BucketKey")
+    bucket = s3.Bucket(stack, "Own", encryption_key=key)
+    created = receiver(stack, queue=sqs.Queue(stack, "Queue"), claim_check_bucket=bucket)
+    reader = lambda_.Function(
+        stack, "Reader", code=CODE, handler="index.handler", runtime=lambda_.Runtime.PYTHON_3_13
+    )
+    created.grant_read_claim_checks(reader)
+    template = Template.from_stack(stack)
+    reader_statements = statements_of(template, "ReaderServiceRole")
+    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": get_att(stack, key)} in (
+        reader_statements
+    )
+    assert [s["Action"] for s in reader_statements] == ["s3:GetObject", "kms:Decrypt"]
+    verifier_statements = statements_of(template, "ReceiverFunctionServiceRole")
+    assert {
+        "Action": "kms:GenerateDataKey",
+        "Effect": "Allow",
+        "Resource": get_att(stack, key),
+    } in verifier_statements
+    assert not any("kms:Decrypt" in str(s["Action"]) for s in verifier_statements)
