@@ -13,8 +13,11 @@ management", SQS Developer Guide; "Amazon SNS security best practices", SNS Deve
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +45,7 @@ from serverless_patterns.constructs import (
     TargetSpec,
     TopicTarget,
 )
-from tests.conftest import new_app
+from tests.conftest import REPO_ROOT, new_app
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 ORDERS = EventPatternSpec(source=["orders"], detail_type=["OrderPlaced"])
@@ -351,3 +354,25 @@ def test_rules_in_a_consumer_stack_on_a_bus_the_platform_owns(target: str) -> No
         template = assembly.get_stack_by_name(stack.stack_name).template
         for logical_id, statement in events_statements(template):
             assert condition_keys(statement) & set(SCOPING_KEYS), logical_id
+
+
+def test_split_templates_with_every_target_type_are_cfn_lint_clean() -> None:
+    app = new_app()
+    platform = Stack(app, "Platform")
+    consumer = Stack(app, "Consumer")
+    fan_out = EventBusFanOut(platform, "Orders")
+    for index, name in enumerate(sorted(TARGETS)):
+        # One consumer scope per target type, so their construct ids do not collide.
+        scope = Stack(app, f"Consumer{index}") if index else consumer
+        fan_out.add_rule(f"Rule{index}", pattern=ORDERS, targets={name: TARGETS[name](scope)})
+    outdir = Path(app.synth().directory)
+    templates = sorted(outdir.glob("*.template.json"))
+    assert len(templates) == 1 + len(TARGETS)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, templates)],
+        cwd=REPO_ROOT,  # picks up .cfnlintrc.yaml, as `make synth` does
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
