@@ -304,7 +304,8 @@ class FanOutRule(Construct):
         ``Ref`` of an ``AWS::Events::Rule`` is ``<bus name>|<rule name>`` for a rule on a
         custom bus and the bare rule name on the default bus (CloudFormation, "AWS::Events::Rule",
         Return values; the page's text lags: aws-cloudformation/cloudformation-coverage-roadmap
-        issue 1131). Neither name may contain ``|``, so the second ``|``-separated part of
+        issue 1131). Neither name may contain ``|`` (the name patterns of PutRule and
+        CreateEventBus, EventBridge API Reference), so the second ``|``-separated part of
         ``Ref|Ref`` is the rule name in both cases, whatever the bus is named.
         """
         ref = self.rule.rule_name

@@ -967,6 +967,17 @@ def test_kms_key_in_event_bus_props_is_rejected(stack: Stack) -> None:
     assert_nothing_created(stack)
 
 
+def test_archive_retention_on_an_existing_bus_needs_archive_true(stack: Stack) -> None:
+    bus = events.EventBus(stack, "Shared")
+    with pytest.raises(ValueError, match=r"Test/FanOut: archive_retention applies only with"):
+        EventBusFanOut(stack, "FanOut", event_bus=bus, archive_retention=Duration.days(3))
+    fan_out = EventBusFanOut(
+        stack, "Archived", event_bus=bus, archive=True, archive_retention=Duration.days(3)
+    )
+    assert fan_out.archive is not None
+    assert only(Template.from_stack(stack), "AWS::Events::Archive")["RetentionDays"] == 3
+
+
 def test_archive_retention_without_archive_is_an_error(stack: Stack) -> None:
     with pytest.raises(ValueError, match=r"Test/FanOut: archive_retention applies only with"):
         EventBusFanOut(stack, "FanOut", archive=False, archive_retention=Duration.days(3))
