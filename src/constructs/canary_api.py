@@ -562,14 +562,20 @@ class CanaryApi(Construct):
             )
         if function is not None:
             resource = function.node.default_child
-            reserved = (
+            reserved: float | None = (
                 resource.reserved_concurrent_executions
                 if isinstance(resource, lambda_.CfnFunction)
                 else None
             )
         else:
             reserved = (function_props or {}).get("reserved_concurrent_executions")
-        if is_known(provisioned) and is_known(reserved) and provisioned > reserved:
+        if (
+            provisioned is not None
+            and reserved is not None
+            and is_known(provisioned)
+            and is_known(reserved)
+            and provisioned > reserved
+        ):
             raise ValueError(
                 f"{self.node.path}: provisioned_concurrency ({provisioned}) must be at most the "
                 f"function's reserved concurrency ({reserved}, reserved_concurrent_executions); "

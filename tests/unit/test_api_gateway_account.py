@@ -94,7 +94,8 @@ def test_of_returns_the_one_role_of_the_environment(stack: Stack) -> None:
 def test_stage_in_the_same_stack_depends_on_the_account(stack: Stack) -> None:
     api = canary(stack)
     receiver = webhooks(stack)
-    assert api.cloud_watch_role is receiver.cloud_watch_role is not None
+    assert api.cloud_watch_role is not None
+    assert receiver.cloud_watch_role is api.cloud_watch_role
     assert count(stack, "AWS::ApiGateway::Account") == 1
     assert len(api_gateway_roles(stack)) == 1
     account_id = str(stack.resolve(api.cloud_watch_role.account.logical_id))

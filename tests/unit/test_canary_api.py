@@ -725,7 +725,7 @@ def test_fails_on_an_imported_function_naming_the_path_not_with_attribute_error(
         match=r"^Test/Api: 'function' must be a lambda_\.Function defined in this app "
         r"\(CanaryApi publishes versions of it.*'Test/Imported'",
     ):
-        canary(stack, function=imported)  # type: ignore[arg-type]
+        canary(stack, function=imported)
 
 
 def test_fails_on_provisioned_above_reserved_concurrency(stack: Stack) -> None:
@@ -773,13 +773,10 @@ def test_provisioned_concurrency_check_lets_tokens_pass(stack: Stack) -> None:
 @given(provisioned=st.integers(1, 1000), reserved=st.integers(0, 1000))
 def test_provisioned_concurrency_boundary(provisioned: int, reserved: int) -> None:
     stack = Stack(new_app(), "Test")
-    build = lambda: canary(  # noqa: E731
-        stack,
-        provisioned_concurrency=provisioned,
-        function_props={"reserved_concurrent_executions": reserved},
-    )
+    props = {"reserved_concurrent_executions": reserved}
     if provisioned > reserved:
         with pytest.raises(ValueError, match=rf"\({provisioned}\).*\({reserved},"):
-            build()
+            canary(stack, provisioned_concurrency=provisioned, function_props=props)
     else:
-        build()
+        api = canary(stack, provisioned_concurrency=provisioned, function_props=props)
+        assert api.alias.node.default_child is not None
