@@ -25,6 +25,7 @@ from serverless_patterns.constructs._idempotency import (
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs._validation import (
+    check_prop_keys,
     check_range,
     is_known,
     known_above,
@@ -161,6 +162,11 @@ class QueueWorker(Construct):
             visibility_timeout=visibility_timeout,
         )
         self._reject_pattern_queue_keys(queue_props)
+        check_prop_keys(self.node.path, "function_props", function_props, lambda_.Function)
+        check_prop_keys(self.node.path, "queue_props", queue_props, sqs.Queue)
+        check_prop_keys(
+            self.node.path, "dead_letter_queue_props", dead_letter_queue_props, sqs.Queue
+        )
         is_fifo = bool(queue.fifo) if queue is not None else fifo
         if queue is not None and fifo and not is_fifo:
             raise ValueError(f"{self.node.path}: fifo=True but the given queue is not FIFO")

@@ -16,7 +16,12 @@ from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._runtime_asset import runtime_code
-from serverless_patterns.constructs._validation import check_range, is_known, seconds
+from serverless_patterns.constructs._validation import (
+    check_prop_keys,
+    check_range,
+    is_known,
+    seconds,
+)
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
 from serverless_patterns.runtime.webhooks import contract
 
@@ -119,6 +124,8 @@ class WebhookSender(Construct):
                 f"{self.node.path}: subscriber_secret_prefix must be a non-empty secret name "
                 f"prefix without '*', got {subscriber_secret_prefix!r}"
             )
+        check_prop_keys(self.node.path, "function_props", function_props, lambda_.Function)
+        check_prop_keys(self.node.path, "queue_props", queue_props, sqs.Queue)
         for key in ("code", "handler"):
             if key in (function_props or {}):
                 raise ValueError(

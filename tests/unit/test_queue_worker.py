@@ -507,3 +507,137 @@ def test_imported_function_without_timeout_raises(stack: Stack) -> None:
         match=r"timeout of function 'Test/Imported' cannot be read at synth; pass function_timeout",
     ):
         worker(stack, function=fn)
+
+
+# --- reserved concurrency below max_concurrency -----------------------------------------------
+# Lambda documentation, "Configuring scaling behavior for SQS event source mappings", section
+# "Configuring maximum concurrency for Amazon SQS event sources" (and the AWS Knowledge Center,
+# "lambda-sqs-scaling"): the event source mapping does not account for reserved concurrency, so
+# it invokes up to max_concurrency at once and Lambda throttles what is above the reservation.
+
+RESERVED_WARNING = "serverless-patterns:queueWorker:reservedBelowMaxConcurrency"
+
+
+def reserved_warnings(stack: Stack) -> list[Any]:
+    return Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("reserved concurrency")
+    )
+
+
+def test_reserved_concurrency_below_max_concurrency_is_a_warning_with_an_id(stack: Stack) -> None:
+    worker(stack, function_props={"reserved_concurrent_executions": 5}, max_concurrency=10)
+    [warning] = reserved_warnings(stack)
+    assert warning.id == "/Test/Worker"
+    assert RESERVED_WARNING in warning.entry.data
+    assert "reserved concurrency 5 is below max_concurrency 10" in warning.entry.data
+    assert "throttles" in warning.entry.data
+
+
+@pytest.mark.parametrize(
+    ("reserved", "max_concurrency"), [(10, 10), (20, 10), (5, None), (None, 10)]
+)
+def test_reserved_concurrency_covering_max_concurrency_is_fine(
+    stack: Stack, reserved: int | None, max_concurrency: int | None
+) -> None:
+    props = {} if reserved is None else {"reserved_concurrent_executions": reserved}
+    worker(stack, function_props=props, max_concurrency=max_concurrency)
+    assert reserved_warnings(stack) == []
+
+
+def test_reserved_concurrency_of_an_existing_function_is_read(stack: Stack) -> None:
+    fn = lambda_.Function(
+        stack,
+        "Own",
+        code=CODE,
+        handler=HANDLER,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        reserved_concurrent_executions=2,
+    )
+    worker(stack, function=fn, max_concurrency=3)
+    assert len(reserved_warnings(stack)) == 1
+
+
+def test_reserved_concurrency_tokens_are_not_compared(stack: Stack) -> None:
+    reserved = CfnParameter(stack, "Reserved", type="Number").value_as_number
+    worker(stack, function_props={"reserved_concurrent_executions": reserved}, max_concurrency=10)
+    assert reserved_warnings(stack) == []
+
+
+# --- metrics ------------------------------------------------------------------------------------
+# "Available CloudWatch metrics for Amazon SQS" (AWS/SQS, dimension QueueName) and "Types of
+# metrics for Lambda functions" (AWS/Lambda, dimension FunctionName; Errors and Throttles summed).
+
+
+def metric_fields(stack: Stack, metric: Any) -> dict[str, Any]:
+    return {
+        "namespace": metric.namespace,
+        "metric_name": metric.metric_name,
+        "dimensions": stack.resolve(metric.dimensions),
+        "statistic": metric.statistic,
+        "period": metric.period.to_seconds(),
+    }
+
+
+def test_metrics_name_what_sqs_and_lambda_publish(stack: Stack) -> None:
+    w = worker(stack)
+    dlq = {"QueueName": stack.resolve(w.dead_letter_queue.queue_name)}  # type: ignore[union-attr]
+    queue = {"QueueName": stack.resolve(w.queue.queue_name)}
+    function = {"FunctionName": stack.resolve(w.function.function_name)}
+    assert metric_fields(stack, w.metric_dead_letter_messages()) == {
+        "namespace": "AWS/SQS",
+        "metric_name": "ApproximateNumberOfMessagesVisible",
+        "dimensions": dlq,
+        "statistic": "Maximum",
+        "period": 300,
+    }
+    assert metric_fields(stack, w.metric_age_of_oldest_message()) == {
+        "namespace": "AWS/SQS",
+        "metric_name": "ApproximateAgeOfOldestMessage",
+        "dimensions": queue,
+        "statistic": "Maximum",
+        "period": 300,
+    }
+    assert metric_fields(stack, w.metric_errors()) == {
+        "namespace": "AWS/Lambda",
+        "metric_name": "Errors",
+        "dimensions": function,
+        "statistic": "Sum",
+        "period": 300,
+    }
+    assert metric_fields(stack, w.metric_throttles()) == {
+        "namespace": "AWS/Lambda",
+        "metric_name": "Throttles",
+        "dimensions": function,
+        "statistic": "Sum",
+        "period": 300,
+    }
+
+
+def test_metrics_take_a_period(stack: Stack) -> None:
+    w = worker(stack)
+    for metric in (
+        w.metric_dead_letter_messages(period=Duration.minutes(1)),
+        w.metric_age_of_oldest_message(period=Duration.minutes(1)),
+        w.metric_errors(period=Duration.minutes(1)),
+        w.metric_throttles(period=Duration.minutes(1)),
+    ):
+        assert metric.period.to_seconds() == 60
+
+
+def test_alarms_use_the_metric_methods(stack: Stack) -> None:
+    w = worker(stack, alarms=QueueWorkerAlarms(period=Duration.minutes(2)))
+    metrics = [
+        w.metric_dead_letter_messages(period=Duration.minutes(2)),
+        w.metric_age_of_oldest_message(period=Duration.minutes(2)),
+        w.metric_errors(period=Duration.minutes(2)),
+        w.metric_throttles(period=Duration.minutes(2)),
+    ]
+    for alarm, metric in zip(w.alarms, metrics, strict=True):
+        assert metric_fields(stack, alarm.metric) == metric_fields(stack, metric)
+
+
+def test_dead_letter_metric_of_an_imported_queue_is_an_error(stack: Stack) -> None:
+    queue = sqs.Queue.from_queue_arn(stack, "Imported", "arn:aws:sqs:eu-west-1:123456789012:jobs")
+    w = worker(stack, queue=queue)
+    with pytest.raises(ValueError, match=r"^Test/Worker: the dead-letter queue .* is unknown"):
+        w.metric_dead_letter_messages()

@@ -12,10 +12,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from serverless_patterns.constructs import QueueWorker, QueueWorkerAlarms, WebhookSender
-from serverless_patterns.runtime.webhooks import contract
+from serverless_patterns.runtime.webhooks import DELIVERY_QUEUE_URL_ENV, contract
 from tests.unit.templates import logical_id, only
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
@@ -332,3 +332,137 @@ def test_every_created_resource_is_an_attribute(stack: Stack) -> None:
 def test_invalid_props_raise(stack: Stack, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sender(stack, **kwargs)
+
+
+# --- producers and subscriber management --------------------------------------------------------
+
+
+def policy_of(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    [policy] = [
+        p
+        for key, p in template.find_resources("AWS::IAM::Policy").items()
+        if key.startswith(role_prefix)
+    ]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_grant_manage_subscribers_is_item_actions_on_the_table_only(stack: Stack) -> None:
+    created = sender(stack)
+    admin = iam.Role(stack, "Admin", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    created.grant_manage_subscribers(admin)
+    [statement] = policy_of(Template.from_stack(stack), "AdminDefaultPolicy")
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == get_att(stack, created.subscribers_table)
+    assert set(statement["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    }
+
+
+def test_grant_manage_subscribers_includes_the_tables_own_key(stack: Stack) -> None:
+    own = dynamodb.Table(
+        stack,
+        "Own",
+        partition_key=dynamodb.Attribute(name="subscriber_id", type=dynamodb.AttributeType.STRING),
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+    )
+    created = sender(stack, subscribers_table=own)
+    admin = iam.Role(stack, "Admin", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    created.grant_manage_subscribers(admin)
+    statements = policy_of(Template.from_stack(stack), "AdminDefaultPolicy")
+    key_arn = get_att(stack, own.encryption_key)
+    key_statements = [s for s in statements if s["Resource"] == key_arn]
+    assert len(key_statements) == 1
+    assert {"kms:Decrypt", "kms:Encrypt"} <= set(key_statements[0]["Action"])
+
+
+def test_add_producer_sets_the_queue_url_and_grants_send(stack: Stack) -> None:
+    created = sender(stack)
+    producer = lambda_.Function(
+        stack,
+        "Producer",
+        code=CODE,
+        handler="index.handler",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+    )
+    created.add_producer(producer)
+    template = Template.from_stack(stack)
+    [props] = [
+        p["Properties"]
+        for key, p in template.find_resources("AWS::Lambda::Function").items()
+        if key.startswith("Producer")
+    ]
+    assert props["Environment"]["Variables"] == {DELIVERY_QUEUE_URL_ENV: ref(stack, created.queue)}
+    assert DELIVERY_QUEUE_URL_ENV == contract.SENDER_QUEUE_URL_ENV
+    assert policy_of(template, "ProducerServiceRoleDefaultPolicy") == [
+        {
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Effect": "Allow",
+            "Resource": get_att(stack, created.queue),
+        }
+    ]
+
+
+# --- metrics and concurrency --------------------------------------------------------------------
+# Metric names: "Available CloudWatch metrics for Amazon SQS", "Types of metrics for Lambda
+# functions" (AWS documentation).
+
+
+def test_metrics_are_the_delivery_queue_and_sender_metrics(stack: Stack) -> None:
+    created = sender(stack)
+    expected = [
+        (
+            created.metric_dead_letter_messages(),
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": get_att(stack, created.dead_letter_queue, "QueueName")},
+            "Maximum",
+        ),
+        (
+            created.metric_age_of_oldest_message(period=Duration.minutes(1)),
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": get_att(stack, created.queue, "QueueName")},
+            "Maximum",
+        ),
+        (
+            created.metric_errors(),
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": ref(stack, created.function)},
+            "Sum",
+        ),
+        (
+            created.metric_throttles(),
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": ref(stack, created.function)},
+            "Sum",
+        ),
+    ]
+    for metric, namespace, name, dimensions, statistic in expected:
+        assert (metric.namespace, metric.metric_name, metric.statistic) == (
+            namespace,
+            name,
+            statistic,
+        )
+        assert stack.resolve(metric.dimensions) == dimensions
+    assert [m.period.to_seconds() for m, *_ in expected] == [300, 60, 300, 300]
+
+
+def test_reserved_concurrency_below_max_concurrency_is_a_warning(stack: Stack) -> None:
+    """Lambda documentation, "Configuring maximum concurrency for Amazon SQS event sources":
+    the event source does not account for reserved concurrency; above it, Lambda throttles."""
+    sender(stack, function_props={"reserved_concurrent_executions": 4}, max_concurrency=8)
+    [warning] = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("reserved concurrency 4 is below max_concurrency 8")
+    )
+    assert warning.id == "/Test/Sender/Delivery"
+    assert "serverless-patterns:queueWorker:reservedBelowMaxConcurrency" in str(warning.entry.data)
