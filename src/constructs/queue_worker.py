@@ -112,12 +112,13 @@ class QueueWorker(Construct):
         :param function: an existing function to consume the queue.
             Default: - a new ``BaselineFunction`` from ``code`` and ``handler``.
         :param function_props: ``aws_lambda.Function`` arguments overriding the
-            ``BaselineFunction`` defaults. Default: - the baseline (30 s, 256 MB, arm64, ...).
+            ``BaselineFunction`` defaults; a key ``aws_lambda.Function`` does not take raises
+            ValueError. Default: - the baseline (30 s, 256 MB, arm64, ...).
         :param function_timeout: the timeout of an imported ``function`` whose timeout cannot be
             read. Default: - read from the function (3 s when it sets none).
         :param queue: an existing queue to consume. Default: - a new encrypted queue with a DLQ.
-        :param queue_props: ``aws_sqs.Queue`` arguments for the new queue.
-            Default: - SQS-managed encryption, 4-day retention.
+        :param queue_props: ``aws_sqs.Queue`` arguments for the new queue (a key the class does
+            not take raises ValueError). Default: - SQS-managed encryption, 4-day retention.
         :param dead_letter_queue_props: ``aws_sqs.Queue`` arguments for the new DLQ.
             Default: - SQS-managed encryption, 14-day retention.
         :param fifo: create FIFO queues (the DLQ too). Default: - standard queues, or the
@@ -131,7 +132,10 @@ class QueueWorker(Construct):
         :param max_batching_window: how long Lambda gathers records (at most 300 s; not on FIFO
             queues). Default: - no window.
         :param max_concurrency: maximum concurrent invocations of this event source (2-1000);
-            protects a downstream without reserved concurrency. Default: - no limit.
+            protects a downstream without reserved concurrency. A function whose reserved
+            concurrency is below it gets a synth warning
+            (``serverless-patterns:queueWorker:reservedBelowMaxConcurrency``): Lambda would
+            throttle the invocations above the reservation. Default: - no limit.
         :param filters: Lambda event filter patterns; Lambda deletes messages that match none.
             Default: - every message is delivered.
         :param idempotency: give the function an idempotency table: it may write exactly the

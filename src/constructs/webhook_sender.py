@@ -64,6 +64,9 @@ class WebhookSender(Construct):
     may: get and update subscriber items; read the secrets named ``webhooks/subscribers/*``;
     send to the delivery queue (retries, with a delay) and to the dead-letter queue (exhausted
     deliveries, with the reason). Each attempt times out after 10 s; 8 attempts at most.
+    A producer sends one message per delivery, built by
+    ``serverless_patterns.runtime.webhooks.delivery_message``; ``add_producer(function)`` gives
+    a function the queue URL and permission to send.
     """
 
     def __init__(
@@ -88,7 +91,8 @@ class WebhookSender(Construct):
             ``subscriber_id`` (string). Default: - a new table as described above.
         :param code: the sender's code. Default: - ``runtime_code()`` (the library runtime).
         :param function_props: ``aws_lambda.Function`` arguments overriding the sender's
-            defaults; ``environment`` merges key by key; a ``timeout`` must cover a batch of
+            defaults (a key the class does not take raises ValueError); ``environment`` merges
+            key by key; a ``timeout`` must cover a batch of
             deliveries that all time out. Default: - the baseline with a timeout of
             ``batch_size`` x ``delivery_timeout`` + 10 s.
         :param queue_props: ``aws_sqs.Queue`` arguments for the delivery queue.
@@ -99,7 +103,8 @@ class WebhookSender(Construct):
             Default: - 10 seconds.
         :param batch_size: deliveries per invocation (1-10). Default: - 10.
         :param max_concurrency: maximum concurrent invocations (2-1000); bounds the load on
-            subscribers. Default: - no limit.
+            subscribers. A reserved concurrency below it gets a synth warning (see
+            ``QueueWorker``). Default: - no limit.
         :param subscriber_secret_prefix: the name prefix of subscriber secrets in Secrets
             Manager; the function may read only those. Default: - ``webhooks/subscribers/``.
         :param alarms: alarm thresholds of the delivery queue and function.
