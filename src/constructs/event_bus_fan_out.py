@@ -560,7 +560,9 @@ class EventBusFanOut(Construct):
             kms_key=key,
             description="Every event on the bus, for replay.",
         )
-        archive.node.add_dependency(self.event_bus)
+        if source is not self.event_bus:
+            # The built ARN does not reference the bus; a GetAtt of it would already order them.
+            archive.node.add_dependency(self.event_bus)
         return archive
 
     def _allow_producer_accounts(self, accounts: list[str]) -> events.CfnEventBusPolicy:

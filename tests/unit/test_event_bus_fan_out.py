@@ -150,6 +150,13 @@ def test_archive_keeps_every_event_30_days(stack: Stack) -> None:
     assert fan_out.archive is not None and fan_out.archive.node.path == "Test/FanOut/Archive"
 
 
+def test_archive_has_no_redundant_depends_on_its_bus(stack: Stack) -> None:
+    """Its SourceArn GetAtt already orders it after the bus (cfn-lint W3005 otherwise)."""
+    EventBusFanOut(stack, "FanOut")
+    [archive] = Template.from_stack(stack).find_resources("AWS::Events::Archive").values()
+    assert "DependsOn" not in archive
+
+
 def test_archive_retention_is_configurable(stack: Stack) -> None:
     EventBusFanOut(stack, "FanOut", archive_retention=Duration.days(7))
     assert only(Template.from_stack(stack), "AWS::Events::Archive")["RetentionDays"] == 7
