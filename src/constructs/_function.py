@@ -123,3 +123,13 @@ def function_or_baseline(
     )
     acknowledge(function, "Serverless-LambdaDLQ", synchronous_reason)
     return function
+
+
+def reserved_concurrency(function: lambda_.IFunction) -> float | None:
+    """The reserved concurrent executions a function of this app sets (a number or a token);
+    None when it sets none or is imported (its setting cannot be read at synth)."""
+    resource = function.node.default_child
+    if isinstance(resource, lambda_.CfnFunction):
+        reserved: float | None = resource.reserved_concurrent_executions
+        return reserved
+    return None

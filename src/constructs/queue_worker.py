@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
-from serverless_patterns.constructs._function import function_or_baseline
+from serverless_patterns.constructs._function import function_or_baseline, reserved_concurrency
 from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
     check_idempotency_options,
@@ -354,10 +354,7 @@ class QueueWorker(Construct):
         source mapping does not account for reserved concurrency, so invocations above it are
         throttled and their messages return to the queue.
         """
-        cfn = self.function.node.default_child
-        reserved = (
-            cfn.reserved_concurrent_executions if isinstance(cfn, lambda_.CfnFunction) else None
-        )
+        reserved = reserved_concurrency(self.function)
         if known_above(max_concurrency, reserved):
             Annotations.of(self).add_warning_v2(
                 "serverless-patterns:queueWorker:reservedBelowMaxConcurrency",
