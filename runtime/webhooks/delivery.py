@@ -5,8 +5,8 @@ One SQS message is one delivery of one event to one subscriber, a JSON object::
     {"subscriber_id": "acme", "event_id": "evt_123", "payload": {...}, "attempt": 1}
 
 - ``subscriber_id``: the subscriber's key in the subscribers table; a non-empty string of at
-  most 2048 bytes in UTF-8 (a DynamoDB partition key value: "Service, account, and table
-  quotas in Amazon DynamoDB").
+  most 2048 bytes in UTF-8 (a DynamoDB partition key value: "Constraints in Amazon
+  DynamoDB", partition key length).
 - ``event_id``: sent as the ``webhook-id`` header and signed (Standard Webhooks); subscribers
   deduplicate on it, so keep it stable for one event and subscriber. Visible ASCII only
   (``!`` to ``~``): an HTTP header value cannot carry control characters, and receivers strip
