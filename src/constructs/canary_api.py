@@ -33,10 +33,19 @@ from serverless_patterns.constructs._deployment_config import (
     check_traffic_shift,
     deployment_config,
 )
-from serverless_patterns.constructs._function import BaselineFunction, function_or_baseline
+from serverless_patterns.constructs._function import (
+    BaselineFunction,
+    function_or_baseline,
+    reserved_concurrency,
+)
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._runtime_asset import runtime_code
-from serverless_patterns.constructs._validation import check_range, is_known, reject_both
+from serverless_patterns.constructs._validation import (
+    check_prop_keys,
+    check_range,
+    known_above,
+    reject_both,
+)
 from serverless_patterns.constructs.api_gateway_account import (
     ApiGatewayCloudWatchRole,
     depend_on_cloud_watch_role,
@@ -522,6 +531,7 @@ class CanaryApi(Construct):
         check_range(self, "throttling_rate_limit", throttling_rate_limit, 0, 10_000)
         check_range(self, "throttling_burst_limit", throttling_burst_limit, 0, 5_000)
         self._check_tiers(usage_plans)
+        check_prop_keys(self.node.path, "rest_api_props", rest_api_props, apigw.RestApi)
         for key in ("deploy_options", "default_method_options", "cloud_watch_role", "deploy"):
             if key in (rest_api_props or {}):
                 raise ValueError(
@@ -560,22 +570,12 @@ class CanaryApi(Construct):
                 f"{type(function).__name__} {function.node.path!r}; an imported function "
                 "cannot be versioned here: pass 'code' and 'handler' instead"
             )
-        if function is not None:
-            resource = function.node.default_child
-            reserved: float | None = (
-                resource.reserved_concurrent_executions
-                if isinstance(resource, lambda_.CfnFunction)
-                else None
-            )
-        else:
-            reserved = (function_props or {}).get("reserved_concurrent_executions")
-        if (
-            provisioned is not None
-            and reserved is not None
-            and is_known(provisioned)
-            and is_known(reserved)
-            and provisioned > reserved
-        ):
+        reserved = (
+            reserved_concurrency(function)
+            if function is not None
+            else (function_props or {}).get("reserved_concurrent_executions")
+        )
+        if known_above(provisioned, reserved):
             raise ValueError(
                 f"{self.node.path}: provisioned_concurrency ({provisioned}) must be at most the "
                 f"function's reserved concurrency ({reserved}, reserved_concurrent_executions); "

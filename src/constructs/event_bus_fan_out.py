@@ -30,7 +30,7 @@ from serverless_patterns.constructs._event_targets import (
 from serverless_patterns.constructs._idempotency import enable_idempotency
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue
-from serverless_patterns.constructs._validation import is_known, reject_both
+from serverless_patterns.constructs._validation import check_prop_keys, is_known, reject_both
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _DEFAULT_BUS_NAME = "default"
@@ -443,6 +443,7 @@ class EventBusFanOut(Construct):
             event_bus_props=event_bus_props,
             encryption_key=encryption_key,
         )
+        check_prop_keys(self.node.path, "event_bus_props", event_bus_props, events.EventBus)
         for key, instead in _PATTERN_BUS_KEYS.items():
             if key in (event_bus_props or {}):
                 raise ValueError(

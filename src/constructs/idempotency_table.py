@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._validation import check_prop_keys
 from serverless_patterns.runtime.idempotency import schema
 
 #: Key actions a principal needs to read and write items of a table encrypted with a
@@ -78,6 +79,7 @@ class IdempotencyTable(Construct):
             pattern's to set. Default: - the defaults above.
         """
         super().__init__(scope, construct_id)
+        check_prop_keys(self.node.path, "table_props", table_props, dynamodb.Table)
         self._reject_pattern_table_keys(table_props)
         defaults: dict[str, Any] = {}
         if not any(key in (table_props or {}) for key in _PITR_KEYS):

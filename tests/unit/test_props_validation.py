@@ -3,6 +3,7 @@ keyword, instead of jsii's bare TypeError."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,7 +13,14 @@ from aws_cdk import aws_sqs as sqs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serverless_patterns.constructs import BaselineFunction, QueueWorker, WebhookSender
+from serverless_patterns.constructs import (
+    BaselineFunction,
+    CanaryApi,
+    EventBusFanOut,
+    IdempotencyTable,
+    QueueWorker,
+    WebhookSender,
+)
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs._validation import check_prop_keys, keyword_arguments
 
@@ -150,3 +158,37 @@ def test_queue_building_blocks_name_their_argument(stack: Stack) -> None:
             max_receive_count=5,
             props={"fif": True},
         )
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda stack: EventBusFanOut(stack, "Bus", event_bus_props={"event_bus_nam": "orders"}),
+            r"^Test/Bus: event_bus_props\['event_bus_nam'\] is not an argument of "
+            r"aws_events.EventBus; did you mean 'event_bus_name'\?$",
+        ),
+        (
+            lambda stack: IdempotencyTable(stack, "Table", table_props={"table_nme": "t"}),
+            r"^Test/Table: table_props\['table_nme'\] is not an argument of "
+            r"aws_dynamodb.Table; did you mean 'table_name'\?$",
+        ),
+        (
+            lambda stack: CanaryApi(
+                stack,
+                "Api",
+                code=CODE,
+                handler="index.handler",
+                rest_api_props={"rest_api_nme": "orders"},
+            ),
+            r"^Test/Api: rest_api_props\['rest_api_nme'\] is not an argument of "
+            r"aws_apigateway.RestApi; did you mean 'rest_api_name'\?$",
+        ),
+    ],
+    ids=["EventBusFanOut", "IdempotencyTable", "CanaryApi"],
+)
+def test_other_props_arguments(
+    stack: Stack, build: Callable[[Stack], object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(stack)
