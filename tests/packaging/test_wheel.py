@@ -316,7 +316,8 @@ def _asset_dir(cdk_out: Path, stack: str, function: Mapping[str, Any]) -> Path:
     manifest = json.loads((cdk_out / f"{stack}.assets.json").read_text())
     entry = manifest["files"][s3_key.removesuffix(".zip")]
     assert entry["source"]["packaging"] == "zip", entry
-    asset_dir = cdk_out / entry["source"]["path"]
+    relative_path: str = entry["source"]["path"]
+    asset_dir = cdk_out / relative_path
     assert asset_dir.is_dir(), f"asset folder {asset_dir} missing"
     return asset_dir
 
