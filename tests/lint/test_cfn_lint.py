@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.lint.cfn_lint import cfn_lint
 
 
 def test_templates_are_cfn_lint_clean(reference_template_dir: Path) -> None:
     templates = sorted(reference_template_dir.glob("*.template.json"))
     assert templates, f"no templates in {reference_template_dir}"
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, templates)],
-        cwd=REPO_ROOT,  # picks up .cfnlintrc.yaml, as `make synth` does
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(templates)  # with .cfnlintrc.yaml, as `make synth`
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -29,13 +21,7 @@ def test_cfn_lint_reports_a_broken_template(tmp_path: Path) -> None:
         '{"Resources": {"Q": {"Type": "AWS::SQS::Queue", '
         '"Properties": {"VisibilityTimeout": "soon"}}}}'
     )
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), str(broken)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint([broken])
     assert result.returncode != 0 and "E3012" in result.stdout
 
 
@@ -46,20 +32,8 @@ def test_the_only_redundant_dependency_is_aws_cdk_libs_function_on_role(
     aws-cdk-lib makes each ``aws_lambda.Function`` depend on its role as well as using the
     role's ``Fn::GetAtt``. Any other redundant ``DependsOn`` would be ours, and must go."""
     templates = sorted(reference_template_dir.glob("*.template.json"))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("cfn-lint")),
-            *map(str, templates),
-            "--format",
-            "parseable",
-            "--include-checks",
-            "W3005",
-        ],
-        cwd=tmp_path,  # no .cfnlintrc.yaml here: W3005 is reported
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # From tmp_path, without .cfnlintrc.yaml: W3005 is reported.
+    result = cfn_lint(templates, "--format", "parseable", "--include-checks", "W3005", cwd=tmp_path)
     findings = [line for line in result.stdout.splitlines() if ":W3005:" in line]
     assert findings, f"expected aws-cdk-lib's function-on-role dependency:\n{result.stdout}"
     others = [line for line in findings if not _is_function_on_its_role(line)]

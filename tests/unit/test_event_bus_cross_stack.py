@@ -13,8 +13,6 @@ management", SQS Developer Guide; "Amazon SNS security best practices", SNS Deve
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +43,8 @@ from serverless_patterns.constructs import (
     TargetSpec,
     TopicTarget,
 )
-from tests.conftest import REPO_ROOT, new_app
+from tests.conftest import new_app
+from tests.lint.cfn_lint import cfn_lint
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 ORDERS = EventPatternSpec(source=["orders"], detail_type=["OrderPlaced"])
@@ -368,11 +367,5 @@ def test_split_templates_with_every_target_type_are_cfn_lint_clean() -> None:
     outdir = Path(app.synth().directory)
     templates = sorted(outdir.glob("*.template.json"))
     assert len(templates) == 1 + len(TARGETS)
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, templates)],
-        cwd=REPO_ROOT,  # picks up .cfnlintrc.yaml, as `make synth` does
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(templates)  # with .cfnlintrc.yaml, as `make synth`
     assert result.returncode == 0, result.stdout + result.stderr
