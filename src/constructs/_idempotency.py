@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct, IConstruct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._validation import check_whole_seconds
+from serverless_patterns.constructs._validation import check_whole_seconds, known_above
 from serverless_patterns.constructs.idempotency_table import IdempotencyTable, grant_item_actions
 from serverless_patterns.runtime.idempotency import schema
 
@@ -31,7 +31,9 @@ class IdempotencyOptions:
         id ``IdempotencyTable``.
     :param expires_after: how long a completed record answers duplicates, in whole seconds
         from 1 s to 30 days (the longest redelivery path of the AWS sources: 14 days in a queue
-        plus 14 in its dead-letter queue before a redrive). Default: - 1 hour.
+        plus 14 in its dead-letter queue before a redrive), and at least the function's
+        timeout (a shorter window is a ValueError at synth: a duplicate redelivered after an
+        attempt timed out would find no record and run again). Default: - 1 hour.
     """
 
     table: IdempotencyTable | dynamodb.ITable | None = None
@@ -67,6 +69,7 @@ def enable_idempotency(
     :returns: the table, for the consumer's ``idempotency_table`` attribute.
     """
     check_idempotency_options(scope, options)
+    _check_covers_function_timeout(scope, function, options.expires_after)
     if isinstance(options.table, IdempotencyTable):
         table: dynamodb.ITable = options.table.table
     elif options.table is not None:
@@ -96,3 +99,23 @@ def enable_idempotency(
             f"{schema.EXPIRES_AFTER_ENV} to {expires_after} on it.",
         )
     return table
+
+
+def _check_covers_function_timeout(
+    scope: IConstruct, function: lambda_.IFunction, expires_after: Duration
+) -> None:
+    """Raises ValueError when ``expires_after`` is shorter than the function's timeout.
+
+    The runtime keeps an in-progress lock until its holder's deadline whatever the expiry, but
+    a completed record shorter-lived than one attempt is gone before the retries of that attempt
+    arrive, so their work runs again. An imported function's timeout is unknown: not checked.
+    """
+    timeout = function.timeout if isinstance(function, lambda_.Function) else None
+    if timeout is None:
+        return
+    if known_above(timeout.to_seconds(), expires_after.to_seconds()):
+        raise ValueError(
+            f"{scope.node.path}: idempotency expires_after ({expires_after.to_human_string()}) "
+            f"is shorter than the function's timeout ({timeout.to_human_string()}); a completed "
+            "record must outlive an attempt so its retries find it"
+        )

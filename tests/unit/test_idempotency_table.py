@@ -448,3 +448,47 @@ def test_thirty_days_is_accepted(stack: Stack) -> None:
     assert environment(Template.from_stack(stack), "WorkerFunction")[EXPIRES_AFTER_ENV] == (
         "2592000"
     )
+
+
+# --- expires_after covers an attempt ----------------------------------------------------------
+
+
+def test_expires_after_shorter_than_the_function_timeout_is_an_error(stack: Stack) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^Test/Worker: idempotency expires_after \(10 seconds\) is shorter than the "
+        r"function's timeout \(30 seconds\)",
+    ):
+        worker(stack, idempotency=IdempotencyOptions(expires_after=Duration.seconds(10)))
+    Template.from_stack(stack).resource_count_is("AWS::DynamoDB::Table", 0)
+
+
+@pytest.mark.parametrize(("timeout", "expires_after"), [(30, 30), (30, 31), (900, 3600)])
+def test_expires_after_covering_the_function_timeout_is_fine(
+    stack: Stack, timeout: int, expires_after: int
+) -> None:
+    worker(
+        stack,
+        function_props={"timeout": Duration.seconds(timeout)},
+        idempotency=IdempotencyOptions(expires_after=Duration.seconds(expires_after)),
+    )
+    assert environment(Template.from_stack(stack), "WorkerFunction")[EXPIRES_AFTER_ENV] == (
+        str(expires_after)
+    )
+
+
+def test_expires_after_is_checked_against_an_existing_functions_timeout(stack: Stack) -> None:
+    function = lambda_.Function(
+        stack,
+        "Own",
+        code=CODE,
+        handler=HANDLER,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        timeout=Duration.minutes(2),
+    )
+    with pytest.raises(ValueError, match=r"\(1 minute\) is shorter than the function's timeout"):
+        worker(
+            stack,
+            function=function,
+            idempotency=IdempotencyOptions(expires_after=Duration.minutes(1)),
+        )
