@@ -1,6 +1,7 @@
 """Idempotency benchmark: our batched SQS idempotency against Powertools, on the same records.
 
-Two implementations process the same Lambda SQS events of 10 records each:
+Two implementations process the same Lambda SQS events of 10 records each, through their
+public APIs only:
 
 * **ours**: ``idempotent_batch_handler(handle_record, key="payment_id", store=DynamoDBStore(
   table, client=...))``, called with the event and a fake Lambda context;
@@ -18,36 +19,41 @@ fresh per run (partition key ``id`` string, on demand, TTL ``expiration``).
 Per run: a few warm-up batches (new, then replayed; not counted), then ``--repeat`` batches
 (default 100) of 10 NEW records (unique payment ids), then a REPLAY of the same batches, in
 which every record is a completed duplicate. The implementations alternate batch by batch, and
-which one goes first alternates too, so machine noise favours neither. Reported: median and
-p90 wall time per batch, and from every HTTP request the client sends (botocore's
-``before-send`` event, so retried attempts count too) the requests per record by operation and
-the capacity units per record they consume: PutItem, UpdateItem and DeleteItem 1 write unit
-(items stay under 1 KB; a failed condition still consumes it), BatchWriteItem 1 per item it
-carries, GetItem a read unit (strongly consistent, item under 4 KB).
+which one goes first alternates too, so machine noise favours neither. Before any figure
+counts, correctness is checked: after NEW each table holds exactly one COMPLETED record per
+payment id and each work function ran once per record; in REPLAY neither work function runs.
+A failure there is printed loudly and exits non-zero.
 
-Before timings count, correctness is checked: after NEW each table holds exactly one
-COMPLETED record per payment id and each work function ran once per record; in REPLAY neither
-work function runs at all. A failure there is printed loudly and exits non-zero.
+One moto server (``ThreadedMotoServer`` in a child process, ``moto_server.py``), two runs:
 
-Two endpoints, one moto server (``ThreadedMotoServer`` in a child process, ``moto_server.py``,
-so that its CPU does not share this process's GIL with the clients it serves, as DynamoDB does
-not):
+* run A, the server directly: wall time per batch (median), the client process's CPU per
+  batch (``time.process_time`` around each call: every thread of this process, the store's
+  included; the server is another process), and, from every HTTP request each client sends
+  (botocore's ``before-send`` event, so retried attempts count too), requests per record and
+  the capacity units they consume, as the page "DynamoDB read and write operations" of the
+  DynamoDB developer guide prices them for items under 1 KB (writes) and 4 KB (reads):
+  PutItem, UpdateItem, DeleteItem 1 write unit (a failed condition still consumes it),
+  BatchWriteItem 1 per item, TransactWriteItems 2 per item; GetItem 1 read unit strongly
+  consistent (0.5 eventually), BatchGetItem the same per key, TransactGetItems 2 per item;
+* run B, the same server behind ``LatencyProxy`` (``latency_proxy.py``), one proxy per
+  implementation, delaying each request by ``--delay-ms`` (default 5 ms), a round trip to
+  DynamoDB in a region. Each proxy logs every request's (start, end); a batch's requests are
+  those starting inside the client's own window around the batch call, and its critical path
+  (``critical_path.py``) is the longest chain of them in which each request starts after the
+  previous one ended: the round trips the batch waits for, whatever the server's speed.
+  Each proxy's count of requests must equal the requests its client sent, or the run fails.
 
-* run A: the server directly. Its own CPU per request (about 3 ms here, one request at a time
-  under its GIL; werkzeug also closes every connection, so each request is a new TCP
-  connection and a new server thread) dominates, so concurrency gains little;
-* run B: the same server behind ``LatencyProxy`` (``latency_proxy.py``), one proxy per
-  implementation, which delays each request by ``--delay-ms`` (default 5 ms), modelling the
-  round trip to DynamoDB in a region. Each proxy's count of delayed requests must equal the
-  requests its client sent, or the run fails.
+Then the kill scenario (``kill_mid_batch.py``), per implementation on a fresh table: a
+worker is SIGKILLed while record 3 of 3 hangs, and the batch is redelivered after the lock's
+deadline; reported are the records in flight at the kill and the records whose work ran again.
 
-The "moto server CPU" rows sum the server process's CPU time (``/proc``, 10 ms clock ticks,
-read around every call) per implementation: the floor under a batch's wall time, whatever
-the client overlaps.
+Everything is printed with the targets of issue 11 (PASS / MISS, none asserted) and written
+to ``benchmarks/out/idempotency.json``: per phase (``new``, ``replay``) the median critical
+path round trips, requests, write units and read units per record, the client's CPU ms per
+batch and the median ms per batch direct and through the proxy; and ``kill_mid_batch``.
 
-The targets are printed next to the measured ratios (PASS / BELOW TARGET); none is asserted.
-
-Run: ``python benchmarks/idempotency_benchmark.py [--repeat N] [--warmup N] [--delay-ms MS]``.
+Run: ``python benchmarks/idempotency_benchmark.py [--repeat N] [--warmup N] [--delay-ms MS]
+[--out PATH]``.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ from typing import TYPE_CHECKING, Any
 # imports below work as they do for mypy.
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.critical_path import Interval, critical_path, per_batch
+from benchmarks.kill_mid_batch import KEYS, KillResult, kill_mid_batch, kill_worker_available
 from benchmarks.latency_proxy import LatencyProxy
 from benchmarks.moto_server import REGION, MotoServer, dummy_aws_environment, moto_server
 from benchmarks.report import CorrectnessError, machine, plain_table
@@ -80,9 +88,12 @@ BATCH_SIZE = 10
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:bench"
 OURS = "ours"
 POWERTOOLS = "powertools"
+OUT = Path(__file__).resolve().parent / "out" / "idempotency.json"
 
 #: Write units per request of the single-item writes (items under 1 KB).
 _SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+#: Operations that read or write no item of the table (none is expected in a batch).
+_UNPRICED_OK = ("DescribeTable",)
 
 
 # --- DynamoDB -------------------------------------------------------------------------------
@@ -202,29 +213,43 @@ class RequestLog:
 
 @dataclass(frozen=True)
 class Usage:
-    """Requests by operation, and the capacity units they consume."""
+    """Requests by operation, and the capacity units they consume (items under 1 KB / 4 KB)."""
 
     requests: Counter[str]
-    write_units: int
-    read_units: int
+    write_units: float
+    read_units: float
+    unpriced: frozenset[str]  # operations this does not know how to price
 
     @classmethod
     def of(cls, sent: Sequence[tuple[str, bytes]]) -> Usage:
         requests: Counter[str] = Counter()
-        write_units = read_units = 0
+        write_units = read_units = 0.0
+        unpriced: set[str] = set()
         for operation, body in sent:
             requests[operation] += 1
+            request = json.loads(body or b"{}")
             if operation in _SINGLE_WRITES:
                 write_units += 1
             elif operation == "BatchWriteItem":
-                items = json.loads(body or b"{}").get("RequestItems", {})
+                items = request.get("RequestItems", {})
                 write_units += sum(len(table) for table in items.values())
-            elif operation == "GetItem":  # strongly consistent, as Powertools reads
-                read_units += 1
+            elif operation == "TransactWriteItems":
+                write_units += 2 * len(request.get("TransactItems", []))
+            elif operation == "GetItem":
+                read_units += _read_unit(request)
             elif operation == "BatchGetItem":
-                items = json.loads(body or b"{}").get("RequestItems", {})
-                read_units += sum(len(table["Keys"]) for table in items.values())
-        return cls(requests, write_units, read_units)
+                for table in request.get("RequestItems", {}).values():
+                    read_units += _read_unit(table) * len(table["Keys"])
+            elif operation == "TransactGetItems":
+                read_units += 2 * len(request.get("TransactItems", []))
+            elif operation not in _UNPRICED_OK:
+                unpriced.add(operation)
+        return cls(requests, write_units, read_units, frozenset(unpriced))
+
+
+def _read_unit(request: Mapping[str, Any]) -> float:
+    """One item under 4 KB: 1 read unit strongly consistent, 0.5 eventually consistent."""
+    return 1.0 if request.get("ConsistentRead") else 0.5
 
 
 # --- the two implementations ----------------------------------------------------------------
@@ -307,12 +332,16 @@ def powertools(endpoint: str, table: str) -> Implementation:
 
 @dataclass
 class Phase:
-    """Per-batch wall times, requests and server CPU of one implementation in one phase."""
+    """What one implementation did in one phase of one run, batch by batch."""
 
-    seconds: list[float]
+    seconds: list[float]  # wall time per batch
+    cpu_seconds: list[float]  # this process's CPU time per batch
+    windows: list[Interval]  # (start, end) of each batch call, time.monotonic()
     usage: Usage
     records: int
     server_cpu_seconds: float | None
+    round_trips: list[int] | None = None  # critical path per batch (proxied runs)
+    leaked_requests: int = 0  # requests started between batches (proxied runs)
 
     @property
     def median_ms(self) -> float:
@@ -321,6 +350,10 @@ class Phase:
     @property
     def p90_ms(self) -> float:
         return statistics.quantiles(self.seconds, n=10, method="inclusive")[-1] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.median(self.cpu_seconds) * 1000
 
     @property
     def server_cpu_ms(self) -> float | None:
@@ -336,6 +369,7 @@ class Phase:
 class RunResult:
     name: str
     description: str
+    proxied: bool
     phases: dict[tuple[str, str], Phase]  # (phase, implementation)
     notes: list[str]
 
@@ -343,6 +377,8 @@ class RunResult:
 @dataclass
 class Timings:
     seconds: dict[str, list[float]]
+    cpu_seconds: dict[str, list[float]]
+    windows: dict[str, list[Interval]]
     server_cpu: dict[str, float | None]
 
 
@@ -354,25 +390,35 @@ def _run_batches(
 ) -> Timings:
     """Every event through every implementation, alternating who goes first per batch.
 
-    The server's CPU time is read around each call and summed per implementation.
+    Around each call: wall time, this process's CPU time, the call's monotonic window, and the
+    server's CPU time (summed per implementation).
     """
+    names = [impl.name for impl in implementations]
     timings = Timings(
-        {impl.name: [] for impl in implementations}, {impl.name: 0.0 for impl in implementations}
+        {name: [] for name in names},
+        {name: [] for name in names},
+        {name: [] for name in names},
+        dict.fromkeys(names, 0.0),
     )
     for index, event in enumerate(events):
         order = implementations if index % 2 == 0 else list(reversed(implementations))
         for impl in order:
             context = FakeLambdaContext()
-            cpu_before = server.cpu_seconds()
-            start = time.perf_counter()
+            server_before = server.cpu_seconds()
+            cpu_before = time.process_time()
+            start = time.monotonic()
             response = impl.handler(event, context)
-            timings.seconds[impl.name].append(time.perf_counter() - start)
-            cpu_after = server.cpu_seconds()
+            end = time.monotonic()
+            cpu_after = time.process_time()
+            server_after = server.cpu_seconds()
+            timings.seconds[impl.name].append(end - start)
+            timings.cpu_seconds[impl.name].append(cpu_after - cpu_before)
+            timings.windows[impl.name].append((start, end))
             total = timings.server_cpu[impl.name]
             timings.server_cpu[impl.name] = (
                 None
-                if total is None or cpu_before is None or cpu_after is None
-                else total + cpu_after - cpu_before
+                if total is None or server_before is None or server_after is None
+                else total + server_after - server_before
             )
             failures = impl.failures(response)
             if failures:
@@ -409,6 +455,14 @@ def _check_replay(impl: Implementation, ran: int) -> None:
         )
 
 
+def _round_trips(proxy: LatencyProxy, windows: Sequence[Interval]) -> tuple[list[int], int]:
+    """Each batch's critical path, and how many requests started between its batches."""
+    grouped, outside = per_batch(proxy.request_times(), windows)
+    first, last = windows[0][0], windows[-1][1]
+    leaked = sum(1 for start, _ in outside if first <= start <= last)
+    return [critical_path(requests) for requests in grouped], leaked
+
+
 def run(
     name: str,
     description: str,
@@ -421,8 +475,8 @@ def run(
     """Fresh tables, warm-up, NEW then REPLAY, correctness checked after each phase.
 
     With ``delay_seconds``, each implementation reaches the server through its own
-    LatencyProxy, so the proxy's count of delayed requests can be checked against the
-    requests its client sent.
+    LatencyProxy, whose request log gives each batch's critical path, and whose count of
+    delayed requests is checked against the requests its client sent.
     """
     direct = server.endpoint
     admin = dynamodb_client(direct)  # set-up and checks, never through a proxy
@@ -462,12 +516,19 @@ def run(
                     _check_new(admin, impl, ran, expected)
                 else:
                     _check_replay(impl, ran)
-                phases[phase, impl.name] = Phase(
+                result = Phase(
                     timings.seconds[impl.name],
+                    timings.cpu_seconds[impl.name],
+                    timings.windows[impl.name],
                     Usage.of(impl.log.take()),
                     expected.records,
                     timings.server_cpu[impl.name],
                 )
+                if impl.name in proxies:
+                    result.round_trips, result.leaked_requests = _round_trips(
+                        proxies[impl.name], result.windows
+                    )
+                phases[phase, impl.name] = result
 
         notes = []
         for impl in implementations:
@@ -484,102 +545,203 @@ def run(
                 f"{impl.name}'s proxy: {delayed} requests delayed (= requests sent, warm-up "
                 f"included) over {accepted} connections"
             )
-    return RunResult(name, description, phases, notes)
+    notes += _warnings(phases)
+    return RunResult(name, description, delay_seconds is not None, phases, notes)
+
+
+def _warnings(phases: Mapping[tuple[str, str], Phase]) -> list[str]:
+    """Requests sent after a handler returned, and operations this cannot price."""
+    notes = []
+    for (phase, impl_name), result in phases.items():
+        if result.leaked_requests:
+            notes.append(
+                f"WARNING: {impl_name} sent {result.leaked_requests} requests in {phase} after "
+                "its handler had returned (Lambda freezes the environment then: they may "
+                "never be sent)"
+            )
+        if result.usage.unpriced:
+            notes.append(
+                f"WARNING: {impl_name} in {phase} used operations not priced here: "
+                f"{', '.join(sorted(result.usage.unpriced))}"
+            )
+    return notes
+
+
+# --- kill mid-batch -------------------------------------------------------------------------
+
+
+def kill_scenarios(server: MotoServer, remaining_ms: int) -> dict[str, KillResult | None]:
+    """The kill scenario for each implementation, each on a fresh table (None: no worker)."""
+    if not kill_worker_available():
+        return {OURS: None, POWERTOOLS: None}
+    admin = dynamodb_client(server.endpoint)
+    tag = uuid.uuid4().hex[:8]
+    return {
+        impl: kill_mid_batch(
+            server.endpoint,
+            REGION,
+            create_table(admin, f"kill-{impl}-{tag}"),
+            impl,
+            remaining_ms=remaining_ms,
+        )
+        for impl in (OURS, POWERTOOLS)
+    }
 
 
 # --- report ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Target:
-    """A goal from the issue: ``powertools / ours`` at least ``ratio``, or ours at most."""
+class Figures:
+    """One phase's figures per implementation, as the JSON reports them."""
 
-    text: str
-    ratio: float | None  # None: ours must not exceed powertools
+    round_trips: dict[str, float]
+    max_round_trips: dict[str, int]
+    requests: dict[str, float]
+    write_units: dict[str, float]
+    read_units: dict[str, float]
+    cpu_ms: dict[str, float]
+    direct_ms: dict[str, float]
+    proxy_ms: dict[str, float]
 
-    def verdict(self, ours_value: float, powertools_value: float) -> str:
-        if self.ratio is None:
-            met = ours_value <= powertools_value + 1e-9
-        else:
-            met = ours_value > 0 and powertools_value / ours_value >= self.ratio
-        return "PASS" if met else "BELOW TARGET"
+    @classmethod
+    def of(cls, phase: str, direct: RunResult, proxied: RunResult) -> Figures:
+        def each(result: RunResult, value: Callable[[Phase], float]) -> dict[str, float]:
+            return {impl: value(result.phases[phase, impl]) for impl in (OURS, POWERTOOLS)}
+
+        def trips(found: Phase) -> list[int]:
+            assert found.round_trips is not None
+            return found.round_trips
+
+        return cls(
+            round_trips=each(proxied, lambda p: statistics.median(trips(p))),
+            max_round_trips={
+                impl: max(trips(proxied.phases[phase, impl])) for impl in (OURS, POWERTOOLS)
+            },
+            requests=each(direct, lambda p: p.per_record(p.usage.requests.total())),
+            write_units=each(direct, lambda p: p.per_record(p.usage.write_units)),
+            read_units=each(direct, lambda p: p.per_record(p.usage.read_units)),
+            cpu_ms=each(direct, lambda p: p.cpu_ms),
+            direct_ms=each(direct, lambda p: p.median_ms),
+            proxy_ms=each(proxied, lambda p: p.median_ms),
+        )
+
+    def json(self, proxy_key: str) -> dict[str, Any]:
+        return {
+            "critical_path_round_trips": _rounded(self.round_trips),
+            "requests_per_record": _rounded(self.requests),
+            "write_units_per_record": _rounded(self.write_units),
+            "read_units_per_record": _rounded(self.read_units),
+            "client_cpu_ms_per_batch": _rounded(self.cpu_ms),
+            "ms_per_batch": {
+                "direct": _rounded(self.direct_ms),
+                proxy_key: _rounded(self.proxy_ms),
+            },
+        }
 
 
-def _ratio(ours_value: float | None, powertools_value: float | None) -> str:
-    if ours_value is None or powertools_value is None:
-        return ""
-    if ours_value == 0:
-        return "-" if powertools_value == 0 else "inf"
-    return f"{powertools_value / ours_value:.2f}x"
+def _rounded(values: Mapping[str, float]) -> dict[str, float]:
+    return {name: round(value, 3) for name, value in values.items()}
+
+
+def _verdict(met: bool) -> str:
+    return "PASS" if met else "MISS"
+
+
+def target_rows(
+    figures: Mapping[str, Figures], kills: Mapping[str, KillResult | None]
+) -> list[list[str]]:
+    """The issue's targets: metric, ours, powertools, target, verdict."""
+    rows: list[list[str]] = []
+    for phase, most in (("NEW", 2), ("REPLAY", 1)):
+        found = figures[phase]
+        mine, anchor = found.round_trips[OURS], found.round_trips[POWERTOOLS]
+        rows.append(
+            [
+                f"{phase} critical path round trips (median; max)",
+                f"{mine:g}; {found.max_round_trips[OURS]}",
+                f"{anchor:g}; {found.max_round_trips[POWERTOOLS]}",
+                f"ours <= {most}",
+                _verdict(mine <= most),
+            ]
+        )
+        for metric, values in (
+            ("requests / record", found.requests),
+            ("write units / record", found.write_units),
+            ("read units / record", found.read_units),
+        ):
+            rows.append(
+                [
+                    f"{phase} {metric}",
+                    f"{values[OURS]:.2f}",
+                    f"{values[POWERTOOLS]:.2f}",
+                    "ours <= powertools",
+                    _verdict(values[OURS] <= values[POWERTOOLS] + 1e-9),
+                ]
+            )
+    cpu = figures["NEW"].cpu_ms
+    rows.append(
+        [
+            "NEW client CPU ms / batch",
+            f"{cpu[OURS]:.2f}",
+            f"{cpu[POWERTOOLS]:.2f}",
+            f"ours <= 0.75 x powertools ({0.75 * cpu[POWERTOOLS]:.2f})",
+            _verdict(cpu[OURS] <= 0.75 * cpu[POWERTOOLS]),
+        ]
+    )
+    mine_kill, anchor_kill = kills[OURS], kills[POWERTOOLS]
+    rows.append(
+        [
+            "kill mid-batch: records rerun / in flight",
+            _kill_cell(mine_kill),
+            _kill_cell(anchor_kill),
+            "rerun <= in flight",
+            "MISS (not run)"
+            if mine_kill is None
+            else _verdict(mine_kill.records_rerun <= mine_kill.records_in_flight),
+        ]
+    )
+    return rows
+
+
+def _kill_cell(result: KillResult | None) -> str:
+    if result is None:
+        return "n/a"
+    return f"{result.records_rerun} / {result.records_in_flight}"
+
+
+def run_table(result: RunResult) -> str:
+    """Everything measured in one run, per phase and implementation."""
+    rows: list[list[str]] = []
+    for phase in ("NEW", "REPLAY"):
+        mine, anchor = result.phases[phase, OURS], result.phases[phase, POWERTOOLS]
+        metrics: list[tuple[str, Callable[[Phase], float | None]]] = [
+            ("median ms / batch", lambda p: p.median_ms),
+            ("p90 ms / batch", lambda p: p.p90_ms),
+            ("moto server CPU ms / batch", lambda p: p.server_cpu_ms),
+            ("requests / record", lambda p: p.per_record(p.usage.requests.total())),
+            ("write units / record", lambda p: p.per_record(p.usage.write_units)),
+            ("read units / record", lambda p: p.per_record(p.usage.read_units)),
+        ]
+        if result.proxied:
+            metrics.insert(
+                0,
+                (
+                    "critical path round trips (median)",
+                    lambda p: statistics.median(p.round_trips or [0]),
+                ),
+            )
+        else:  # this process's CPU; in a proxied run it would include the proxy's threads
+            metrics.insert(2, ("client CPU ms / batch (median)", lambda p: p.cpu_ms))
+        for metric, value in metrics:
+            rows.append([phase, metric, _number(value(mine)), _number(value(anchor))])
+    return plain_table(
+        f"{result.name}: {result.description}", ["phase", "metric", OURS, POWERTOOLS], rows, text=2
+    )
 
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
-
-
-def run_table(result: RunResult, speed_target: float) -> tuple[str, list[list[str]]]:
-    """The run's table, and its rows of the targets summary."""
-    speed = Target(f">= {speed_target:g}x", speed_target)
-    no_more = Target("ours <= powertools", None)
-    rows: list[list[str]] = []
-    summary: list[list[str]] = []
-    for phase in ("NEW", "REPLAY"):
-        mine, anchor = result.phases[phase, OURS], result.phases[phase, POWERTOOLS]
-        metrics: list[tuple[str, float | None, float | None, Target | None]] = [
-            ("median ms / batch", mine.median_ms, anchor.median_ms, speed),
-            ("p90 ms / batch", mine.p90_ms, anchor.p90_ms, None),
-            ("moto server CPU ms / batch", mine.server_cpu_ms, anchor.server_cpu_ms, None),
-            (
-                "requests / record",
-                mine.per_record(mine.usage.requests.total()),
-                anchor.per_record(anchor.usage.requests.total()),
-                no_more,
-            ),
-            (
-                "write units / record",
-                mine.per_record(mine.usage.write_units),
-                anchor.per_record(anchor.usage.write_units),
-                no_more,
-            ),
-            (
-                "read units / record",
-                mine.per_record(mine.usage.read_units),
-                anchor.per_record(anchor.usage.read_units),
-                None,
-            ),
-        ]
-        for metric, ours_value, powertools_value, target in metrics:
-            verdict = ""
-            if target is not None and ours_value is not None and powertools_value is not None:
-                verdict = target.verdict(ours_value, powertools_value)
-                summary.append(
-                    [
-                        result.name,
-                        f"{phase} {metric}",
-                        f"{_number(ours_value)} vs {_number(powertools_value)}",
-                        _ratio(ours_value, powertools_value),
-                        target.text,
-                        verdict,
-                    ]
-                )
-            rows.append(
-                [
-                    phase,
-                    metric,
-                    _number(ours_value),
-                    _number(powertools_value),
-                    _ratio(ours_value, powertools_value),
-                    target.text if target else "",
-                    verdict,
-                ]
-            )
-    table = plain_table(
-        f"{result.name}: {result.description}",
-        ["phase", "metric", OURS, POWERTOOLS, "powertools/ours", "target", "verdict"],
-        rows,
-        text=2,
-    )
-    return table, summary
 
 
 def operations_table(result: RunResult) -> str:
@@ -604,6 +766,46 @@ def operations_table(result: RunResult) -> str:
     )
 
 
+def kill_table(kills: Mapping[str, KillResult | None], remaining_ms: int) -> str:
+    rows = [
+        [
+            impl,
+            ", ".join(result.finished_before_kill) or "-",
+            ", ".join(result.in_flight) or "-",
+            ", ".join(result.rerun) or "-",
+        ]
+        for impl, result in kills.items()
+        if result is not None
+    ]
+    return plain_table(
+        f"Kill mid-batch: keys {', '.join(KEYS)}, {KEYS[-1]} hangs, SIGKILL 0.5 s after it "
+        f"starts, redelivered after the {remaining_ms} ms deadline",
+        ["implementation", "finished before the kill", "in flight at the kill", "ran again"],
+        rows,
+        text=4,
+    )
+
+
+def report_json(
+    figures: Mapping[str, Figures],
+    kills: Mapping[str, KillResult | None],
+    proxy_key: str,
+) -> dict[str, Any]:
+    return {
+        "new": figures["NEW"].json(proxy_key),
+        "replay": figures["REPLAY"].json(proxy_key),
+        "kill_mid_batch": {
+            impl: None
+            if result is None
+            else {
+                "records_rerun": result.records_rerun,
+                "records_in_flight": result.records_in_flight,
+            }
+            for impl, result in kills.items()
+        },
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -615,6 +817,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--delay-ms", type=float, default=5.0, help="run B: delay per request (default 5 ms)"
     )
+    parser.add_argument(
+        "--remaining-ms",
+        type=int,
+        default=3000,
+        help="kill scenario: the invocation's remaining time, its lock's deadline (default 3000)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT,
+        help="the JSON report (default benchmarks/out/idempotency.json)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 2:
         parser.error("--repeat must be at least 2")
@@ -622,18 +836,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         AWS_LAMBDA_FUNCTION_NAME="idempotency-benchmark", POWERTOOLS_IDEMPOTENCY_DISABLED="false"
     )
     print(f"{machine()} at the start\n", flush=True)
-    summary: list[list[str]] = []
+    results: dict[str, RunResult] = {}
     with moto_server() as server:
-        runs: list[tuple[str, str, float | None, float]] = [
-            ("Run A", f"moto server at 127.0.0.1:{server.port} directly", None, 2.5),
+        runs: list[tuple[str, str, float | None]] = [
+            ("Run A", f"moto server at 127.0.0.1:{server.port} directly", None),
             (
                 "Run B",
                 f"the same server behind LatencyProxy, +{args.delay_ms:g} ms per request",
                 args.delay_ms / 1000,
-                5.0,
             ),
         ]
-        for name, endpoint, delay_seconds, speed_target in runs:
+        for name, endpoint, delay_seconds in runs:
             description = (
                 f"{endpoint}; {args.repeat} batches of {BATCH_SIZE} records per phase after "
                 f"{args.warmup} warm-up batches, implementations alternating per batch"
@@ -649,25 +862,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             except CorrectnessError as exc:
                 print(f"\n!!!!! CORRECTNESS FAILURE in {name}: {exc}", file=sys.stderr)
-                print("!!!!! No timing of this benchmark means anything.", file=sys.stderr)
+                print("!!!!! No figure of this benchmark means anything.", file=sys.stderr)
                 return 2
-            table, rows = run_table(result, speed_target)
-            summary += rows
-            print(table)
+            results[name] = result
+            print(run_table(result))
             print()
             print(operations_table(result))
             for note in result.notes:
                 print(note)
             print(flush=True)
+        kills = kill_scenarios(server, args.remaining_ms)
+    if any(result is None for result in kills.values()):
+        print("Kill mid-batch: not run (tests/integration/kill_worker.py is not there)\n")
+    else:
+        print(kill_table(kills, args.remaining_ms), end="\n\n")
+    figures = {
+        phase: Figures.of(phase, results["Run A"], results["Run B"]) for phase in ("NEW", "REPLAY")
+    }
     print(
         plain_table(
-            "Targets (from the issue; printed, not asserted)",
-            ["run", "metric", "ours vs powertools", "powertools/ours", "target", "verdict"],
-            summary,
-            text=2,
+            "Targets of issue 11 (printed, not asserted; round trips from run B, the rest from "
+            "run A)",
+            ["metric", OURS, POWERTOOLS, "target", "verdict"],
+            target_rows(figures, kills),
         )
     )
-    print(f"\n{machine()} at the end")
+    report = report_json(figures, kills, f"proxy_{args.delay_ms:g}ms")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+    print(f"{machine()} at the end")
     return 0
 
 

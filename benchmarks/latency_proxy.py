@@ -11,6 +11,10 @@ and keep-alive connections carry many requests. Concurrent connections are delay
 parallel, as independent round trips are. Both sockets have TCP_NODELAY. ``delay_seconds``
 may be changed while the proxy runs; it applies to the next request.
 
+``request_times()`` is the log of every request answered so far: its start (its first chunk
+reaching the proxy, before the delay) and its end (the last response chunk forwarded back to
+the client so far), on the ``time.monotonic()`` clock, in the order the requests started.
+
 Only for benchmarks and tests: no TLS, no pipelining awareness (HTTP clients such as urllib3
 send the next request on a connection only after reading the previous response).
 
@@ -43,6 +47,9 @@ class _Connection:
         #: True until the next request's first chunk has been delayed; set again when the
         #: response to it starts flowing back.
         self.awaiting_request = True
+        #: [start, end] of the request in progress on this connection (end: None until its
+        #: response starts), shared with the proxy's log.
+        self.current: list[float | None] | None = None
         self._closed = False
         self._lock = threading.Lock()
 
@@ -70,6 +77,7 @@ class LatencyProxy:
         #: How many client connections were accepted so far.
         self.connections_accepted = 0
         self._count_lock = threading.Lock()
+        self._log: list[list[float | None]] = []
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -83,6 +91,12 @@ class LatencyProxy:
             raise RuntimeError("the proxy is not started")
         port: int = self._listener.getsockname()[1]
         return port
+
+    def request_times(self) -> list[tuple[float, float]]:
+        """(start, end) of every request answered so far, ``time.monotonic()``, by start."""
+        with self._count_lock:
+            log = [list(entry) for entry in self._log]
+        return [(start, end) for start, end in log if start is not None and end is not None]
 
     def start(self) -> LatencyProxy:
         if self._listener is not None:
@@ -165,8 +179,10 @@ class LatencyProxy:
                     break
                 if connection.awaiting_request:
                     connection.awaiting_request = False
+                    connection.current = [time.monotonic(), None]
                     with self._count_lock:
                         self.requests_delayed += 1
+                        self._log.append(connection.current)
                     if self.delay_seconds > 0:
                         time.sleep(self.delay_seconds)
                 connection.upstream.sendall(data)
@@ -183,7 +199,12 @@ class LatencyProxy:
                 if not data:
                     break
                 connection.awaiting_request = True
+                # Taken before forwarding: once the client has the whole response it may
+                # start the next request, which replaces connection.current.
+                answered = connection.current
                 connection.client.sendall(data)
+                if answered is not None:
+                    answered[1] = time.monotonic()
         except OSError:
             pass
         finally:
