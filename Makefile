@@ -45,7 +45,9 @@ test: lint typecheck
 bench: setup
 	python benchmarks/run_all.py
 
-## Our batched idempotency against Powertools' on a moto server, direct and behind a 5 ms proxy.
+## Our idempotency against Powertools' on a moto server (direct and behind a 5 ms proxy): round
+## trips on the critical path, requests and capacity units, client CPU, a worker killed mid-batch.
+## Prints PASS/MISS per target of issue 11 and writes benchmarks/out/idempotency.json.
 bench-idempotency: setup
 	python benchmarks/idempotency_benchmark.py
 	python benchmarks/idempotency_floor.py
