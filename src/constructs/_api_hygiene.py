@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
+from constructs import IConstruct
 from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._validation import is_known
 
 #: API Gateway's limit for a REST integration (seed and documentation): 50 ms to 29 s.
 MIN_INTEGRATION_TIMEOUT_MS = 50
@@ -104,3 +106,24 @@ def acknowledge_stage(stage: apigw.Stage) -> None:
         "Execution logs go to log groups API Gateway creates without retention and may "
         "record request data; JSON access logs, kept as configured, are on for every request.",
     )
+
+
+def api_name_dimension(scope: IConstruct, api: apigw.IRestApi) -> str:
+    """The ``ApiName`` dimension API Gateway publishes the API's metrics with.
+
+    "Amazon API Gateway dimensions and metrics": API Gateway removes non-ASCII characters from
+    the ApiName dimension before sending metrics (and uses the API id when none is left). An
+    alarm on the name as written would watch a metric that never gets data, so the name is
+    stripped the same way; a name with no ASCII character is a ValueError naming ``scope``.
+    """
+    name = api.rest_api_name
+    if not is_known(name) or name.isascii():
+        return name
+    stripped = "".join(character for character in name if character.isascii())
+    if not stripped:
+        raise ValueError(
+            f"{scope.node.path}: rest_api_name {name!r} has no ASCII character; API Gateway "
+            "then publishes its metrics under the API id, which the alarms cannot name: add "
+            "ASCII characters to the name"
+        )
+    return stripped

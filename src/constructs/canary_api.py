@@ -26,6 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
     acknowledge_stage,
+    api_name_dimension,
     stage_options,
 )
 from serverless_patterns.constructs._deployment_config import (
@@ -456,7 +457,10 @@ class CanaryApi(Construct):
         return cloudwatch.Metric(
             namespace="AWS/ApiGateway",
             metric_name=metric_name,
-            dimensions_map={"ApiName": self.api.rest_api_name, "Stage": self._stage_name},
+            dimensions_map={
+                "ApiName": api_name_dimension(self, self.api),
+                "Stage": self._stage_name,
+            },
             statistic=statistic,
             period=period,
         )

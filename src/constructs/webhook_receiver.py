@@ -26,6 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     acknowledge_stage,
+    api_name_dimension,
     stage_options,
 )
 from serverless_patterns.constructs._function import BaselineFunction
@@ -365,7 +366,10 @@ class WebhookReceiver(Construct):
         return cloudwatch.Metric(
             namespace="AWS/ApiGateway",
             metric_name=metric_name,
-            dimensions_map={"ApiName": self.api.rest_api_name, "Stage": self._stage_name},
+            dimensions_map={
+                "ApiName": api_name_dimension(self, self.api),
+                "Stage": self._stage_name,
+            },
             statistic=statistic,
             period=period,
         )

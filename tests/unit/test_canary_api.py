@@ -780,3 +780,29 @@ def test_provisioned_concurrency_boundary(provisioned: int, reserved: int) -> No
     else:
         api = canary(stack, provisioned_concurrency=provisioned, function_props=props)
         assert api.alias.node.default_child is not None
+
+
+def test_api_alarms_watch_the_ascii_name_api_gateway_publishes(stack: Stack) -> None:
+    """ "Amazon API Gateway dimensions and metrics": non-ASCII characters are removed from the
+    ApiName dimension before metrics are sent."""
+    canary(stack, rest_api_props={"rest_api_name": "Bestellungen-Ü-API"})
+    alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    api_names = {
+        dimension["Value"]
+        for alarm in alarms.values()
+        for stat in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in stat
+        for dimension in stat["MetricStat"]["Metric"].get("Dimensions", [])
+        if dimension["Name"] == "ApiName"
+    } | {
+        dimension["Value"]
+        for alarm in alarms.values()
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "ApiName"
+    }
+    assert api_names == {"Bestellungen--API"}
+
+
+def test_an_api_name_without_ascii_characters_is_an_error(stack: Stack) -> None:
+    with pytest.raises(ValueError, match=r"^Test/Api: rest_api_name '注文' has no ASCII character"):
+        canary(stack, rest_api_props={"rest_api_name": "注文"})
