@@ -1,7 +1,7 @@
 """Idempotency for Lambda handlers, batched for SQS: each record's effects happen once.
 
 - ``idempotent_batch_handler(handle_record, key=...)``: an SQS batch handler (partial batch
-  responses) whose records are locked together and completed in batched writes.
+  responses) whose records are locked together and each completed as soon as it finishes.
 - ``@idempotent(key=...)``: one event per invocation (EventBridge, API, direct invoke).
 - ``DynamoDBStore``: the table (``IDEMPOTENCY_TABLE_NAME``), expiry window
   (``IDEMPOTENCY_EXPIRES_AFTER_SECONDS``, default one hour) and client they share.

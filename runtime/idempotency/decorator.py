@@ -12,17 +12,18 @@
 A repeat of a completed event returns the stored result without running the handler; a
 repeat while the first is still running raises IdempotencyAlreadyInProgressError (the
 invocation fails and the service retries it); an exception releases the lock. A result that
-cannot be stored (not JSON, over 400 KB) raises IdempotencyResultError, on this call and on
-every duplicate, while the handler's effects are kept to the one run.
+cannot be stored (not JSON, over 400 KB) raises IdempotencyResultError on the call that ran
+the handler; the event is still recorded as completed, so a duplicate does not run the
+handler again: it returns None and logs a warning that the stored result is unavailable.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from serverless_patterns.runtime.idempotency.errors import IdempotencyResultError
 from serverless_patterns.runtime.idempotency.keys import (
     Selector,
     as_selector,
@@ -38,6 +39,8 @@ from serverless_patterns.runtime.idempotency.sqs_batch import default_namespace
 from serverless_patterns.runtime.idempotency.store import RESULT_NOT_STORED, DynamoDBStore
 
 __all__ = ["idempotent"]
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 Handler = Callable[[Any, Any], R]
@@ -96,10 +99,11 @@ def idempotent(
             with IdempotentBatch(stores[0], [keyed], remaining_time_of(context)) as batch:
                 result = batch.run(0, lambda: function(event, context))
             if result is RESULT_NOT_STORED:
-                raise IdempotencyResultError(
-                    "this event was processed before, but its result could not be stored, so "
-                    "a duplicate cannot return it"
+                logger.warning(
+                    "This event was processed before, but its result could not be stored; "
+                    "returning None instead of it"
                 )
+                return None  # type: ignore[return-value]
             return result
 
         return wrapper

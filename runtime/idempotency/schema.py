@@ -23,11 +23,12 @@ IN_PROGRESS_EXPIRY_ATTRIBUTE = "in_progress_expiration"
 DATA_ATTRIBUTE = "data"
 #: Hash of the validated part of the payload, when payload validation is on.
 VALIDATION_ATTRIBUTE = "validation"
+#: The random token of the attempt that took the lock; only it may complete or release it.
+OWNER_ATTRIBUTE = "owner"
 
 #: The DynamoDB item actions the runtime calls; the table grants exactly these.
 ITEM_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
     "dynamodb:BatchGetItem",
 )

@@ -1,21 +1,23 @@
-"""One batch under idempotency: locks taken together up front, completions written together.
+"""One batch under idempotency: locks taken together up front, each completion written at once.
 
 ``IdempotentBatch`` is the state machine behind the SQS batch handler and the single-event
 decorator. Per record: a new key is locked (IN_PROGRESS) and its work runs; a COMPLETED
 duplicate returns the stored result without running; an IN_PROGRESS duplicate, a key that
 cannot be read, a payload that differs from the one stored and a DynamoDB error each fail that
 record only, without running its work. Work that raises releases its lock; work whose result
-cannot be stored is completed without it, and that attempt fails. Completions and
-releases are written when the batch closes, or earlier when the invocation's remaining time
-might not cover another record.
+cannot be stored is completed without it, and that attempt fails. Each completion or release
+is sent in the background as soon as its record finishes, while the next record runs; the
+batch waits for them when it closes. So a worker killed mid-batch leaves IN_PROGRESS only the
+record it was running (and one finished less than a DynamoDB round trip before).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
+import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
@@ -47,9 +49,6 @@ _ITEM_LIMIT_BYTES = 400 * 1024
 _ITEM_OVERHEAD_BYTES = 256
 #: Without a Lambda context, a lock is held at most as long as Lambda's longest timeout.
 _DEFAULT_IN_PROGRESS_MS = 900_000
-#: Pending completions are flushed before a record when less time than this (plus twice the
-#: longest record so far) remains.
-_FLUSH_MARGIN_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,9 @@ class IdempotentBatch:
             _Entry(keyed, first_by_key.setdefault(keyed.key, index) if keyed.key else index)
             for index, keyed in enumerate(records)
         ]
-        self._completions: list[Completion] = []
-        self._releases: list[str] = []
-        self._longest_record_ms = 0.0
+        #: Marks this batch's locks: only it may complete or release them.
+        self._owner = uuid.uuid4().hex
+        self._writes: list[Future[bool]] = []
 
     def __enter__(self) -> IdempotentBatch:
         owners = [
@@ -119,6 +118,7 @@ class IdempotentBatch:
         locks = self._store.acquire(
             [(entry.keyed.key, entry.keyed.validation) for entry in owners],  # type: ignore[misc]
             deadline_ms,
+            self._owner,
         )
         for entry, lock in zip(owners, locks, strict=True):
             entry.lock = lock
@@ -134,7 +134,9 @@ class IdempotentBatch:
             locked = entry.lock is not None and entry.lock.state is LockState.ACQUIRED
             if locked and entry.state is _State.PENDING:  # never run (a FIFO group stopped)
                 self._release(entry)
-        self._flush()
+        for write in wait(self._writes).done:
+            if write.exception() is not None:
+                logger.error("Idempotency record write failed", exc_info=write.exception())
 
     def run(self, index: int, work: Callable[[], R]) -> R:
         """Runs the work of record ``index`` once across duplicates; returns its result.
@@ -160,16 +162,11 @@ class IdempotentBatch:
             raise lock.error
         if entry.state is not _State.PENDING:
             raise RuntimeError(f"record {index} of the batch was already run")
-        self._flush_if_time_is_short()
-        started = time.monotonic()
         try:
             result = work()
         except BaseException:
             self._release(entry)
             raise
-        finally:
-            elapsed_ms = (time.monotonic() - started) * 1000
-            self._longest_record_ms = max(self._longest_record_ms, elapsed_ms)
         assert entry.keyed.key is not None
         try:
             result_json: str | None = self._storable(result, entry.keyed.key)
@@ -177,10 +174,10 @@ class IdempotentBatch:
             # The work's effects happened: complete the record without its result, so no
             # duplicate runs the work again, and fail this attempt with the reason.
             entry.state, entry.result = _State.DONE, RESULT_NOT_STORED
-            self._completions.append(Completion(entry.keyed.key, None, entry.keyed.validation))
+            self._complete(Completion(entry.keyed.key, None, entry.keyed.validation))
             raise
         entry.state, entry.result = _State.DONE, result
-        self._completions.append(Completion(entry.keyed.key, result_json, entry.keyed.validation))
+        self._complete(Completion(entry.keyed.key, result_json, entry.keyed.validation))
         return result
 
     # --- internals --------------------------------------------------------------------------
@@ -205,7 +202,10 @@ class IdempotentBatch:
     def _release(self, entry: _Entry) -> None:
         entry.state = _State.FAILED
         assert entry.keyed.key is not None
-        self._releases.append(entry.keyed.key)
+        self._writes.append(self._store.submit(self._store.release, entry.keyed.key, self._owner))
+
+    def _complete(self, completion: Completion) -> None:
+        self._writes.append(self._store.submit(self._store.complete, completion, self._owner))
 
     @staticmethod
     def _storable(result: Any, key: str | None) -> str:
@@ -223,15 +223,3 @@ class IdempotentBatch:
                 f"{_ITEM_LIMIT_BYTES} bytes; return something smaller (for example an id)"
             )
         return text
-
-    def _flush_if_time_is_short(self) -> None:
-        if not self._remaining_ms or not (self._completions or self._releases):
-            return
-        if self._remaining_ms() < 2 * self._longest_record_ms + _FLUSH_MARGIN_MS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._completions or self._releases:
-            completions, releases = self._completions, self._releases
-            self._completions, self._releases = [], []
-            self._store.write(completions, releases)

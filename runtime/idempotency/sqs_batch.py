@@ -12,9 +12,10 @@
 
     handler = idempotent_batch_handler(handle_record, key="payment_id")
 
-Locks for the whole batch are taken concurrently before the first record runs, and the
-completions are written in batched calls at the end, so a batch costs about two DynamoDB
-round trips instead of two per record.
+Locks for the whole batch are taken concurrently before the first record runs, and each
+record's completion is written in the background while the next record runs, so a batch
+waits for about two DynamoDB round trips instead of two per record, and a worker killed
+mid-batch re-runs on redelivery only the record it was running.
 """
 
 from __future__ import annotations

@@ -1,30 +1,41 @@
 """DynamoDB persistence for idempotency records, built for batches.
 
-Per batch: one conditional PutItem per new key, all sent concurrently (the locks), then the
-completions and releases in BatchWriteItem calls (25 items each, sent concurrently). So a batch
-costs about two round trips of latency, and each record two write requests, as many as a
-sequential PutItem + UpdateItem would spend. A conditional put that finds an existing record
-returns it (``ReturnValuesOnConditionCheckFailure``), so a duplicate costs one request.
+Per batch: one conditional PutItem per new key, all sent concurrently (the locks). Each lock
+carries the taking attempt's owner token. A finished record is then completed by one
+conditional PutItem, a failed one released by one conditional DeleteItem; both are sent in
+the background as soon as the record finishes, and apply only while the item is still
+IN_PROGRESS under the same owner, so they never overwrite or delete another attempt's record.
+A new record costs two write requests (two write units for items under 1 KB); a conditional
+put that finds an existing record returns it (``ReturnValuesOnConditionCheckFailure``), so a
+duplicate costs one request.
 
 When most keys of the recent batches were duplicates (a redelivery storm, a replay), the store
 reads the batch's records first with one consistent BatchGetItem and sends conditional puts
 only for the keys without a current record: a replayed batch then costs one request and no
 write units. New traffic, the usual case, never pays for that read.
+
+When a record is free to lock (``_LOCK_CONDITION``, mirrored by ``_is_current``): it does not
+exist; or it is IN_PROGRESS and its holder's deadline (``in_progress_expiration``) has
+passed; or it is anything else (COMPLETED, no status, an unknown status, or IN_PROGRESS
+without a deadline) and its ``expiration`` has passed. A missing or non-numeric expiry never
+passes, so such an odd record holds its key until it is deleted.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -53,6 +64,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
 
@@ -67,20 +80,19 @@ class _ResultNotStored:
 #: ``Lock.result`` of a COMPLETED record stored without its result (not JSON, or too large).
 RESULT_NOT_STORED: Any = _ResultNotStored()
 
-#: BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys.
-_BATCH_WRITE_LIMIT = 25
+#: BatchGetItem takes at most 100 keys.
 _BATCH_GET_LIMIT = 100
 #: Read a batch's records before locking when this share of recent keys were duplicates.
 _READ_FIRST_DUPLICATE_RATE = 0.5
 _ATTEMPTS = 5
 _BACKOFF_BASE_SECONDS = 0.05
 
-#: A new lock, or an expired record (TTL deletes lazily), or an in-progress lock whose
-#: holder ran out of time. The same condition as Powertools' DynamoDBPersistenceLayer.
+#: A new lock; an in-progress lock whose holder's deadline passed; any other record (completed,
+#: or odd) whose expiry passed. TTL deletes lazily, so expired records are still read.
 _LOCK_CONDITION = (
-    "attribute_not_exists(#id) OR #expiry < :now OR "
-    "(#status = :in_progress AND attribute_exists(#in_progress_expiry) "
-    "AND #in_progress_expiry < :now_ms)"
+    "attribute_not_exists(#id) "
+    "OR (#status = :in_progress AND #in_progress_expiry < :now_ms) "
+    "OR (#expiry < :now AND NOT (#status = :in_progress AND attribute_exists(#in_progress_expiry)))"
 )
 _LOCK_NAMES = {
     "#id": schema.KEY_ATTRIBUTE,
@@ -88,6 +100,9 @@ _LOCK_NAMES = {
     "#status": schema.STATUS_ATTRIBUTE,
     "#in_progress_expiry": schema.IN_PROGRESS_EXPIRY_ATTRIBUTE,
 }
+#: Completions and releases apply only to the caller's own lock.
+_OWNED_CONDITION = "#status = :in_progress AND #owner = :owner"
+_OWNED_NAMES = {"#status": schema.STATUS_ATTRIBUTE, "#owner": schema.OWNER_ATTRIBUTE}
 
 
 class LockState(Enum):
@@ -200,30 +215,39 @@ class DynamoDBStore:
                     self._client = boto3.client("dynamodb", config=config)
         return self._client
 
-    def _map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``map`` over ``items``, concurrently when there is more than one."""
-        if len(items) <= 1 or self.max_concurrency == 1:
-            return [function(item) for item in items]
+    def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             with self._setup_lock:
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(
                         max_workers=self.max_concurrency, thread_name_prefix="idempotency"
                     )
-        return list(self._executor.map(function, items))
+        return self._executor
+
+    def _map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``map`` over ``items``, concurrently when there is more than one."""
+        if len(items) <= 1 or self.max_concurrency == 1:
+            return [function(item) for item in items]
+        return list(self._pool().map(function, items))
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Runs ``function(*args)`` in the background, on the store's threads."""
+        return self._pool().submit(function, *args)
 
     # --- locks ------------------------------------------------------------------------------
 
     def acquire(
-        self, keys: Sequence[tuple[str, str | None]], in_progress_expiry_ms: int
+        self, keys: Sequence[tuple[str, str | None]], in_progress_expiry_ms: int, owner: str
     ) -> list[Lock]:
-        """Takes the lock of each ``(key, validation hash)``, concurrently; one Lock per key.
+        """Takes the lock of each ``(key, validation hash)`` for ``owner``, concurrently; one
+        Lock per key.
 
         Keys must be distinct. When recent batches were mostly duplicates, current records
         are read first (one BatchGetItem) and only the other keys are locked.
 
         :param in_progress_expiry_ms: epoch milliseconds after which another attempt may take
             over a lock taken now (the invocation's deadline).
+        :param owner: a token unique to the caller; completions and releases must repeat it.
         """
         now = self.clock()
         current: dict[str, dict[str, Any]] = {}
@@ -233,7 +257,9 @@ class DynamoDBStore:
         if read_first:
             current = self._read_current([key for key, _ in keys], now)
         to_lock = [pair for pair in keys if pair[0] not in current]
-        taken = dict(zip(to_lock, self._lock(to_lock, now, in_progress_expiry_ms), strict=True))
+        taken = dict(
+            zip(to_lock, self._lock(to_lock, now, in_progress_expiry_ms, owner), strict=True)
+        )
         locks = [
             _existing_record(current[key], validation)
             if key in current
@@ -265,7 +291,7 @@ class DynamoDBStore:
         items: list[dict[str, Any]] = []
         for attempt in range(_ATTEMPTS):
             if attempt:
-                time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
+                _backoff(attempt)
             try:
                 response = self.client.batch_get_item(RequestItems={self.table_name: request})
             except (ClientError, BotoCoreError) as exc:
@@ -278,10 +304,15 @@ class DynamoDBStore:
         return items
 
     def _lock(
-        self, keys: Sequence[tuple[str, str | None]], now: float, in_progress_expiry_ms: int
+        self,
+        keys: Sequence[tuple[str, str | None]],
+        now: float,
+        in_progress_expiry_ms: int,
+        owner: str,
     ) -> list[Lock]:
         """One conditional PutItem per key, concurrently."""
-        expiry = str(int(now) + self.expires_after_seconds)
+        # TTL must not delete a lock its holder may still be using.
+        expiry = max(int(now) + self.expires_after_seconds, math.ceil(in_progress_expiry_ms / 1000))
         values = {
             ":now": {"N": str(int(now))},
             ":now_ms": {"N": str(int(now * 1000))},
@@ -293,8 +324,9 @@ class DynamoDBStore:
             item: dict[str, Any] = {
                 schema.KEY_ATTRIBUTE: {"S": key},
                 schema.STATUS_ATTRIBUTE: {"S": IN_PROGRESS},
-                schema.EXPIRY_ATTRIBUTE: {"N": expiry},
+                schema.EXPIRY_ATTRIBUTE: {"N": str(expiry)},
                 schema.IN_PROGRESS_EXPIRY_ATTRIBUTE: {"N": str(in_progress_expiry_ms)},
+                schema.OWNER_ATTRIBUTE: {"S": owner},
             }
             if validation is not None:
                 item[schema.VALIDATION_ATTRIBUTE] = {"S": validation}
@@ -308,9 +340,10 @@ class DynamoDBStore:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
-                error = exc.response.get("Error", {})
-                if error.get("Code") == "ConditionalCheckFailedException":
+                if _condition_failed(exc):
                     existing: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+                    if _owned_by(existing, owner, IN_PROGRESS):  # a retry met its own first try
+                        return Lock(LockState.ACQUIRED)
                     return _existing_record(existing, validation)
                 return _refused(exc)
             except BotoCoreError as exc:
@@ -321,73 +354,107 @@ class DynamoDBStore:
 
     # --- completions and releases ---------------------------------------------------------
 
-    def write(self, completions: Sequence[Completion], releases: Sequence[str]) -> list[str]:
-        """Stores completions as COMPLETED and deletes released locks, in batched writes.
+    def complete(self, completion: Completion, owner: str) -> bool:
+        """Stores a record as COMPLETED if ``owner`` still holds its lock; whether it did.
 
-        Unprocessed items and failed calls are retried with exponential backoff and jitter.
-        Returns the keys that could still not be written (logged as errors); a completion
-        not written stays IN_PROGRESS until its lock expires.
+        Failed calls are retried with exponential backoff and jitter; a record still not
+        written stays IN_PROGRESS until its lock expires (logged as an error). A record
+        another attempt owns is left as it is (logged as a warning).
         """
-        expiry = str(int(self.clock()) + self.expires_after_seconds)
-        requests: list[tuple[str, dict[str, Any]]] = []
-        for completion in completions:
-            item: dict[str, Any] = {
-                schema.KEY_ATTRIBUTE: {"S": completion.key},
-                schema.STATUS_ATTRIBUTE: {"S": COMPLETED},
-                schema.EXPIRY_ATTRIBUTE: {"N": expiry},
-            }
-            if completion.result_json is not None:
-                item[schema.DATA_ATTRIBUTE] = {"S": completion.result_json}
-            if completion.validation is not None:
-                item[schema.VALIDATION_ATTRIBUTE] = {"S": completion.validation}
-            requests.append((completion.key, {"PutRequest": {"Item": item}}))
-        for key in releases:
-            requests.append((key, {"DeleteRequest": {"Key": {schema.KEY_ATTRIBUTE: {"S": key}}}}))
-        chunks = [
-            requests[start : start + _BATCH_WRITE_LIMIT]
-            for start in range(0, len(requests), _BATCH_WRITE_LIMIT)
-        ]
-        unwritten: list[str] = [
-            key for keys in self._map(self._write_chunk, chunks) for key in keys
-        ]
-        if unwritten:
-            logger.error(
-                "%d idempotency records could not be written; they stay IN_PROGRESS until "
-                "their lock expires",
-                len(unwritten),
-                extra={"idempotencyKeys": unwritten},
-            )
-        return unwritten
+        item: dict[str, Any] = {
+            schema.KEY_ATTRIBUTE: {"S": completion.key},
+            schema.STATUS_ATTRIBUTE: {"S": COMPLETED},
+            schema.EXPIRY_ATTRIBUTE: {"N": str(int(self.clock()) + self.expires_after_seconds)},
+            schema.OWNER_ATTRIBUTE: {"S": owner},
+        }
+        if completion.result_json is not None:
+            item[schema.DATA_ATTRIBUTE] = {"S": completion.result_json}
+        if completion.validation is not None:
+            item[schema.VALIDATION_ATTRIBUTE] = {"S": completion.validation}
 
-    def _write_chunk(self, chunk: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Writes up to 25 requests; returns the keys still unwritten after every attempt."""
-        pending = chunk
+        def put(condition: dict[str, Any]) -> None:
+            self.client.put_item(TableName=self.table_name, Item=item, **condition)
+
+        return self._write_owned("complete", completion.key, owner, put)
+
+    def release(self, key: str, owner: str) -> bool:
+        """Deletes the lock of ``key`` if ``owner`` still holds it; whether it is gone.
+
+        Retried and logged as ``complete`` is.
+        """
+
+        def delete(condition: dict[str, Any]) -> None:
+            self.client.delete_item(
+                TableName=self.table_name, Key={schema.KEY_ATTRIBUTE: {"S": key}}, **condition
+            )
+
+        return self._write_owned("release", key, owner, delete)
+
+    def _write_owned(
+        self, action: str, key: str, owner: str, send: Callable[[dict[str, Any]], None]
+    ) -> bool:
+        condition: dict[str, Any] = {
+            "ConditionExpression": _OWNED_CONDITION,
+            "ExpressionAttributeNames": _OWNED_NAMES,
+            "ExpressionAttributeValues": {
+                ":in_progress": {"S": IN_PROGRESS},
+                ":owner": {"S": owner},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         for attempt in range(_ATTEMPTS):
             if attempt:
-                time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
+                _backoff(attempt)
             try:
-                requests: Any = [request for _, request in pending]
-                response = self.client.batch_write_item(RequestItems={self.table_name: requests})
-            except (ClientError, BotoCoreError) as exc:
-                logger.warning(
-                    "BatchWriteItem of idempotency records failed (attempt %d): %s",
-                    attempt + 1,
-                    type(exc).__name__,
-                )
-                continue
-            unprocessed = response.get("UnprocessedItems", {}).get(self.table_name, [])
-            if not unprocessed:
-                return []
-            left = {_request_key(request) for request in unprocessed}
-            pending = [pair for pair in pending if pair[0] in left]
-        return [key for key, _ in pending]
+                send(condition)
+                return True
+            except ClientError as exc:
+                if _condition_failed(exc):
+                    found: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+                    return _written_before(action, key, owner, found)
+                error = type(exc).__name__
+            except BotoCoreError as exc:
+                error = type(exc).__name__
+            logger.warning(
+                "Could not %s the idempotency record (attempt %d): %s", action, attempt + 1, error
+            )
+        logger.error(
+            "Could not %s the idempotency record; it stays IN_PROGRESS until its lock expires",
+            action,
+            extra={"idempotencyKey": key},
+        )
+        return False
 
 
-def _request_key(request: Any) -> str:
-    """The idempotency key a BatchWriteItem put or delete request concerns."""
-    if "PutRequest" in request:
-        return str(request["PutRequest"]["Item"][schema.KEY_ATTRIBUTE]["S"])
-    return str(request["DeleteRequest"]["Key"][schema.KEY_ATTRIBUTE]["S"])
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _owned_by(item: Mapping[str, Any], owner: str, status: str) -> bool:
+    return bool(
+        item.get(schema.OWNER_ATTRIBUTE, {}).get("S") == owner
+        and item.get(schema.STATUS_ATTRIBUTE, {}).get("S") == status
+    )
+
+
+def _written_before(action: str, key: str, owner: str, found: Mapping[str, Any]) -> bool:
+    """A completion or release whose condition failed: done by an earlier try of this owner
+    (its response was lost), or the record is another attempt's and is left alone."""
+    if action == "release" and not found:
+        return True
+    if action == "complete" and _owned_by(found, owner, COMPLETED):
+        return True
+    logger.warning(
+        "Did not %s the idempotency record: its lock is no longer this attempt's (it expired "
+        "and another attempt took it, or the record is gone); the record was left as it is",
+        action,
+        extra={"idempotencyKey": key},
+    )
+    return False
 
 
 def _refused(exc: Exception) -> Lock:
@@ -399,20 +466,31 @@ def _refused(exc: Exception) -> Lock:
     return Lock(LockState.REFUSED, error=error)
 
 
-def _is_current(item: dict[str, Any], now: float) -> bool:
-    """Whether a lock attempt at ``now`` would fail on this record (``_LOCK_CONDITION``)."""
-    if int(item[schema.EXPIRY_ATTRIBUTE]["N"]) < int(now):
+def _number(item: Mapping[str, Any], name: str) -> Decimal | None:
+    """A number attribute's value; None when missing or not a number (no comparison holds)."""
+    value = item.get(name, {})
+    if not isinstance(value, Mapping) or "N" not in value:
+        return None
+    try:
+        return Decimal(value["N"])
+    except (InvalidOperation, TypeError):
+        return None
+
+
+def _is_current(item: Mapping[str, Any], now: float) -> bool:
+    """Whether a lock attempt at ``now`` would fail on this stored item (``_LOCK_CONDITION``,
+    with DynamoDB's rule that a comparison with a missing attribute is false)."""
+    status = item.get(schema.STATUS_ATTRIBUTE, {})
+    in_progress = isinstance(status, Mapping) and status.get("S") == IN_PROGRESS
+    in_progress_expiry = _number(item, schema.IN_PROGRESS_EXPIRY_ATTRIBUTE)
+    expiry = _number(item, schema.EXPIRY_ATTRIBUTE)
+    if in_progress and in_progress_expiry is not None and in_progress_expiry < int(now * 1000):
         return False
-    in_progress_expiry = item.get(schema.IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
-    status = item.get(schema.STATUS_ATTRIBUTE, {}).get("S")
-    return not (
-        status == IN_PROGRESS
-        and in_progress_expiry is not None
-        and int(in_progress_expiry) < int(now * 1000)
-    )
+    has_deadline = in_progress and schema.IN_PROGRESS_EXPIRY_ATTRIBUTE in item
+    return not (expiry is not None and expiry < int(now) and not has_deadline)
 
 
-def _existing_record(item: dict[str, Any], validation: str | None) -> Lock:
+def _existing_record(item: Mapping[str, Any], validation: str | None) -> Lock:
     """The lock is held or completed: a completed duplicate, or a refusal with the reason."""
     stored_validation = item.get(schema.VALIDATION_ATTRIBUTE, {}).get("S")
     if validation is not None and stored_validation is not None and stored_validation != validation:

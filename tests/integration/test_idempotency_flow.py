@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
 NAMESPACE = "payments-flow"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
-BATCH_WRITE_ITEM = "DynamoDB_20120810.BatchWriteItem"
 BATCH_GET_ITEM = "DynamoDB_20120810.BatchGetItem"
 #: maxReceiveCount as QueueWorker synthesizes it by default.
 MAX_RECEIVE_COUNT = 5
@@ -184,8 +183,14 @@ class WorkerDied(BaseException):
     """The invocation was killed (timeout, out of memory): no code of it runs afterwards."""
 
 
-def die() -> None:
-    raise WorkerDied
+def dying(store: DynamoDBStore) -> Callable[[], None]:
+    """Work that kills the invocation: the store's background writes stop with it."""
+
+    def die() -> None:
+        store.submit = lambda *args: Future()  # type: ignore[method-assign]
+        raise WorkerDied
+
+    return die
 
 
 def wait_for_in_progress_expiry(dynamodb: DynamoDBClient, table: str) -> None:
@@ -226,7 +231,12 @@ def lock_only_store(table: str, proxy: FaultProxy) -> DynamoDBStore:
 
 def locking(*keys: str) -> Callable[[Mapping[str, Any]], bool]:
     """Matches the PutItem requests that lock one of ``keys``."""
-    return lambda body: body["Item"]["id"]["S"] in keys
+    return lambda body: body["Item"]["id"]["S"] in keys and status(body["Item"]) == "INPROGRESS"
+
+
+def completing(body: Mapping[str, Any]) -> bool:
+    """Matches the PutItem requests that complete a record."""
+    return status(body["Item"]) == "COMPLETED"
 
 
 @pytest.fixture
@@ -431,22 +441,24 @@ def test_worker_killed_after_taking_locks_blocks_duplicates_until_its_locks_expi
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
+    # The killed invocation is a Lambda instance of its own, with its own store.
+    dying_store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
     payments = [payment(n) for n in range(10)]
     event = payment_event(payments)
     payment_ids = ids_of(payments)
     records = [SqsRecord(raw) for raw in event["Records"]]
 
     # The dying invocation has 1.5 s left: it takes every lock of its batch, then is killed in
-    # the first record's work. Its `with` block never exits: nothing is released or completed.
+    # the first record's work. Its `with` block never exits, its background writes stop.
     keyed = [
         keyed_record(r, NAMESPACE, lambda record: record.json()["payment_id"], None)
         for r in records
     ]
-    batch = IdempotentBatch(store, keyed, remaining_ms=lambda: 1500)
+    batch = IdempotentBatch(dying_store, keyed, remaining_ms=lambda: 1500)
     locked_at_ms = time.time() * 1000
     batch.__enter__()
     with pytest.raises(WorkerDied):
-        batch.run(0, die)
+        batch.run(0, dying(dying_store))
     del batch
 
     items = scan(moto_dynamodb, idempotency_table)
@@ -478,13 +490,16 @@ def test_worker_killed_after_taking_locks_blocks_duplicates_until_its_locks_expi
     assert counters(moto_dynamodb, capture.table) == dict.fromkeys(payment_ids, 1)
 
 
-def test_completions_flushed_before_time_runs_out_survive_the_worker_being_killed(
+def test_completions_written_during_the_batch_survive_the_worker_being_killed(
     moto_endpoint: str,
     moto_dynamodb: DynamoDBClient,
     idempotency_table: str,
     capture: Capture,
 ) -> None:
+    """In-process; ``test_idempotency_kill`` SIGKILLs a worker process."""
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
+    # The killed invocation is a Lambda instance of its own, with its own store.
+    dying_store = DynamoDBStore(idempotency_table, client=dynamodb_client(moto_endpoint))
     payments = [payment(n) for n in range(6)]
     event = payment_event(payments)
     payment_ids = ids_of(payments)
@@ -493,20 +508,23 @@ def test_completions_flushed_before_time_runs_out_survive_the_worker_being_kille
         keyed_record(r, NAMESPACE, lambda record: record.json()["payment_id"], None)
         for r in records
     ]
-    remaining = [1500]  # the invocation's remaining time, as the test sets it
-    batch = IdempotentBatch(store, keyed, remaining_ms=lambda: remaining[0])
+    batch = IdempotentBatch(dying_store, keyed, remaining_ms=lambda: 1500)
     batch.__enter__()
     batch.run(0, lambda: capture(records[0]))
     batch.run(1, lambda: capture(records[1]))
-    # Records 0 and 1 completed; their completions wait for the end of the batch.
-    assert set(statuses(moto_dynamodb, idempotency_table, payment_ids[:2]).values()) == {
-        "INPROGRESS"
-    }
-    # Under a second is left: the completions are written before record 2 starts, and record
-    # 2 is where the timeout kills the invocation.
-    remaining[0] = 900
+
+    def killed_in_record_2() -> None:
+        # Records 0 and 1 are completed in the background while record 2 runs, not at the
+        # end of the batch; then the timeout kills the invocation.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and set(
+            statuses(moto_dynamodb, idempotency_table, payment_ids[:2]).values()
+        ) != {"COMPLETED"}:
+            time.sleep(0.01)
+        dying(dying_store)()
+
     with pytest.raises(WorkerDied):
-        batch.run(2, die)
+        batch.run(2, killed_in_record_2)
     del batch
 
     assert statuses(moto_dynamodb, idempotency_table, payment_ids) == {
@@ -601,14 +619,14 @@ def test_throttled_locks_are_retried_then_fail_only_their_record(
     }
 
 
-def test_lost_lock_response_leaves_the_record_locked_until_its_invocation_deadline(
+def test_lost_lock_response_is_recognised_by_its_owner_token(
     proxy: FaultProxy,
     moto_dynamodb: DynamoDBClient,
     idempotency_table: str,
     capture: Capture,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The lock is written but its response is lost; the retry finds the lock taken."""
+    """The lock is written but its response is lost; the retry finds the lock it took."""
     store = lock_only_store(idempotency_table, proxy)
     payments = [payment(n) for n in range(3)]
     payment_ids = ids_of(payments)
@@ -626,20 +644,19 @@ def test_lost_lock_response_leaves_the_record_locked_until_its_invocation_deadli
 
     response = handler(event, LambdaContext(timeout_ms=1500))
 
-    # botocore's retry met the lock its first attempt wrote; the runtime cannot tell it is its
-    # own, so the record fails as in progress, and its work did not run.
+    # botocore's retry met the lock its first attempt wrote, with this batch's owner token:
+    # the lock is this batch's, so the record runs (once) instead of failing as in progress.
     assert rule.injected == 1
-    assert failed_ids(response) == {f"m-{payment_ids[2]}"}
-    assert error_types(caplog) == {f"m-{payment_ids[2]}": "IdempotencyAlreadyInProgressError"}
-    assert capture.calls == Counter(dict.fromkeys(payment_ids[:2], 1))
-    assert statuses(moto_dynamodb, idempotency_table, payment_ids)[payment_ids[2]] == "INPROGRESS"
+    assert len([r for r in proxy.requests(PUT_ITEM) if locking(lost)(r.body)]) == 2
+    assert failed_ids(response) == set()
+    assert error_types(caplog) == {}
+    assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
+    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
-    # After that invocation's deadline, the redelivered record is processed, once.
-    wait_for_in_progress_expiry(moto_dynamodb, idempotency_table)
+    # A redelivery runs nothing.
     response = handler(event, LambdaContext(timeout_ms=30_000))
     assert failed_ids(response) == set()
     assert capture.calls == Counter(dict.fromkeys(payment_ids, 1))
-    assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
 def test_transient_completion_write_errors_are_retried(
@@ -650,40 +667,40 @@ def test_transient_completion_write_errors_are_retried(
 ) -> None:
     # No botocore retries: each injected error reaches the store's own retry loop.
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
-    # 30 records: two BatchWriteItem chunks (25 + 5), written concurrently.
     payments = [payment(n) for n in range(30)]
     payment_ids = ids_of(payments)
-    rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM, times=3))
+    rule = proxy.inject(FaultRule(PUT_ITEM, when=completing, times=3))
 
     response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
 
     assert failed_ids(response) == set()
     assert rule.injected == 3
-    writes = proxy.requests(BATCH_WRITE_ITEM)
-    assert len(writes) == 3 + 2, "each chunk retried until written"
+    completions = [r for r in proxy.requests(PUT_ITEM) if completing(r.body)]
+    assert len(completions) == 30 + 3, "one conditional put per record, plus the retries"
     assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
-def test_unprocessed_completion_writes_are_resent(
+def test_lost_completion_response_is_recognised_as_written(
     proxy: FaultProxy,
     moto_dynamodb: DynamoDBClient,
     idempotency_table: str,
     capture: Capture,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = DynamoDBStore(idempotency_table, client=dynamodb_client(proxy.url, attempts=1))
-    payments = [payment(n) for n in range(10)]
+    payments = [payment(n) for n in range(3)]
     payment_ids = ids_of(payments)
-    # The first two BatchWriteItem calls write one item each and return the rest unprocessed.
-    proxy.inject(FaultRule(BATCH_WRITE_ITEM, mode=Mode.UNPROCESSED, times=2))
+    # The first completion is written, but its response is lost: the retry's condition
+    # (still IN_PROGRESS) fails, and the record it returns is this batch's own completion.
+    rule = proxy.inject(FaultRule(PUT_ITEM, when=completing, mode=Mode.LOSE_RESPONSE, times=1))
 
-    response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
+    with caplog.at_level(logging.WARNING):
+        response = payments_handler(store, capture)(payment_event(payments), LambdaContext(30_000))
 
     assert failed_ids(response) == set()
-    sizes = [
-        len(request.body["RequestItems"][idempotency_table])
-        for request in proxy.requests(BATCH_WRITE_ITEM)
-    ]
-    assert sizes == [10, 9, 8], "only the unprocessed items are sent again"
+    assert rule.injected == 1
+    assert len([r for r in proxy.requests(PUT_ITEM) if completing(r.body)]) == 3 + 1
+    assert not [r for r in caplog.records if hasattr(r, "idempotencyKey")], "nothing reported"
     assert_counted_once_and_completed(moto_dynamodb, capture.table, idempotency_table, payment_ids)
 
 
@@ -699,7 +716,7 @@ def test_completion_writes_failing_for_good_leave_records_in_progress_not_failed
     payment_ids = ids_of(payments)
     event = payment_event(payments)
     handler = payments_handler(store, capture)
-    rule = proxy.inject(FaultRule(BATCH_WRITE_ITEM))
+    rule = proxy.inject(FaultRule(PUT_ITEM, when=completing))
     started_ms = time.time() * 1000
 
     response = handler(event, LambdaContext(timeout_ms=30_000))
@@ -718,9 +735,9 @@ def test_completion_writes_failing_for_good_leave_records_in_progress_not_failed
     for item in items.values():
         expiry = int(item[schema.IN_PROGRESS_EXPIRY_ATTRIBUTE]["N"])
         assert started_ms + 29_000 <= expiry <= started_ms + 31_000
-    [unwritten] = [r for r in caplog.records if hasattr(r, "idempotencyKeys")]
-    assert unwritten.levelno == logging.ERROR
-    assert sorted(unwritten.idempotencyKeys) == sorted(key_of(pid) for pid in payment_ids)
+    unwritten = [r for r in caplog.records if hasattr(r, "idempotencyKey")]
+    assert {r.levelno for r in unwritten} == {logging.ERROR}
+    assert sorted(r.idempotencyKey for r in unwritten) == sorted(key_of(p) for p in payment_ids)
 
     # A redelivery before the locks expire (DynamoDB healthy again) runs nothing.
     proxy.clear()
@@ -751,14 +768,14 @@ def test_read_first_skips_known_duplicates_and_falls_back_to_locks_when_reads_fa
         reads = len(proxy.requests(BATCH_GET_ITEM)) - reads
         return failed, reads, len(proxy.requests(PUT_ITEM)) - puts
 
-    # New keys: one read finds none of them, then each is locked.
-    assert run(payment_event(first)) == (set(), 1, 10)
+    # New keys: one read finds none of them, then each is locked and completed.
+    assert run(payment_event(first)) == (set(), 1, 10 + 10)
     # A replay: the read finds every record completed; nothing is locked, nothing runs.
     assert run(payment_event(first)) == (set(), 1, 0)
 
     # Reads fail: every key gets its conditional put, which still finds the completed ones.
     failing_reads = proxy.inject(FaultRule(BATCH_GET_ITEM))
-    assert run(payment_event([*first, *later])) == (set(), 2, 15), "one read, one retry"
+    assert run(payment_event([*first, *later])) == (set(), 2, 15 + 5), "one read, one retry"
     assert failing_reads.injected == 2
 
     payment_ids = ids_of([*first, *later])

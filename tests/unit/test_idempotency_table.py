@@ -23,7 +23,6 @@ CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n
 HANDLER = "index.handler"
 ITEM_ACTIONS = [
     "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
     "dynamodb:PutItem",
 ]
@@ -376,7 +375,7 @@ def test_an_imported_function_without_role_gets_a_grant_warning(stack: Stack) ->
         "/Test/Worker",
         Match.string_like_regexp(
             r"no known role: grant it dynamodb:PutItem, dynamodb:DeleteItem, "
-            r"dynamodb:BatchWriteItem, dynamodb:BatchGetItem on the idempotency table"
+            r"dynamodb:BatchGetItem on the idempotency table"
         ),
     )
 

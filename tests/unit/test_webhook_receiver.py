@@ -239,7 +239,6 @@ def test_verifier_grants_are_exact_and_have_no_wildcard_action(stack: Stack) -> 
         {
             "Action": [
                 "dynamodb:BatchGetItem",
-                "dynamodb:BatchWriteItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:PutItem",
             ],
