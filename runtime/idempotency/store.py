@@ -504,11 +504,10 @@ def _existing_record(item: Mapping[str, Any], validation: str | None) -> Lock:
         )
     status = item.get(schema.STATUS_ATTRIBUTE, {}).get("S")
     if status == COMPLETED:
-        data = item.get(schema.DATA_ATTRIBUTE, {}).get("S")
-        result = RESULT_NOT_STORED if data is None else json.loads(data)
-        return Lock(LockState.COMPLETED, result=result, existed=True)
-    # IN_PROGRESS, or (rarely) a record the condition saw as current while it just expired:
-    # either way another attempt is or was at work; fail now and let the retry decide.
+        return Lock(LockState.COMPLETED, result=_stored_result(item), existed=True)
+    # IN_PROGRESS; a record without a status or with an unknown one (held until it expires);
+    # or (rarely) one the condition saw as current while it just expired. Fail now and let
+    # the retry decide.
     return Lock(
         LockState.REFUSED,
         error=IdempotencyAlreadyInProgressError(
@@ -516,3 +515,15 @@ def _existing_record(item: Mapping[str, Any], validation: str | None) -> Lock:
         ),
         existed=True,
     )
+
+
+def _stored_result(item: Mapping[str, Any]) -> Any:
+    """A completed record's result; ``RESULT_NOT_STORED`` when it has none it can decode."""
+    data = item.get(schema.DATA_ATTRIBUTE, {}).get("S")
+    if data is None:
+        return RESULT_NOT_STORED
+    try:
+        return json.loads(data)
+    except ValueError:
+        logger.warning("A completed idempotency record holds a result that is not JSON")
+        return RESULT_NOT_STORED
