@@ -597,6 +597,7 @@ class Figures:
 
     round_trips: dict[str, float]
     max_round_trips: dict[str, int]
+    round_trip_counts: dict[str, Counter[int]]  # batches per critical path length
     requests: dict[str, float]
     write_units: dict[str, float]
     read_units: dict[str, float]
@@ -617,6 +618,9 @@ class Figures:
             round_trips=each(proxied, lambda p: statistics.median(trips(p))),
             max_round_trips={
                 impl: max(trips(proxied.phases[phase, impl])) for impl in (OURS, POWERTOOLS)
+            },
+            round_trip_counts={
+                impl: Counter(trips(proxied.phases[phase, impl])) for impl in (OURS, POWERTOOLS)
             },
             requests=each(direct, lambda p: p.per_record(p.usage.requests.total())),
             write_units=each(direct, lambda p: p.per_record(p.usage.write_units)),
@@ -673,8 +677,8 @@ def target_rows(
             rows.append(
                 [
                     f"{phase} {metric}",
-                    f"{values[OURS]:.2f}",
-                    f"{values[POWERTOOLS]:.2f}",
+                    f"{values[OURS]:.3f}",
+                    f"{values[POWERTOOLS]:.3f}",
                     "ours <= powertools",
                     _verdict(values[OURS] <= values[POWERTOOLS] + 1e-9),
                 ]
@@ -887,6 +891,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             target_rows(figures, kills),
         )
     )
+    for phase, found in figures.items():
+        for impl, counts in found.round_trip_counts.items():
+            spread = ", ".join(f"{trips}: {n}" for trips, n in sorted(counts.items()))
+            print(
+                f"{phase} {impl}: batches per critical path length (round trips: batches) {spread}"
+            )
     report = report_json(figures, kills, f"proxy_{args.delay_ms:g}ms")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
