@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from serverless_patterns.runtime.batch import SqsRecord
 from serverless_patterns.runtime.idempotency import (
@@ -27,6 +29,7 @@ from serverless_patterns.runtime.idempotency import (
     idempotent_batch_handler,
     schema,
 )
+from serverless_patterns.runtime.idempotency.store import LockState, _is_current
 from tests.runtime.sqs_events import FIFO_QUEUE_ARN, sqs_event, sqs_record
 
 if TYPE_CHECKING:
@@ -587,3 +590,107 @@ def test_each_completion_is_written_while_the_batch_still_runs(
     # p1 was in progress while it ran, and completed before the batch (p2's work) ended.
     assert seen == {"p1": "INPROGRESS", "p1 during p2": "COMPLETED"}
     assert table.status("p2") == "COMPLETED"
+
+
+# --- odd stored items: reading first decides as the conditional put does ----------------------
+
+
+NOW = T0 + 0.25  # not a whole second: the condition compares whole seconds and milliseconds
+
+
+def near(center: int, *, fractions: bool) -> st.SearchStrategy[dict[str, str]]:
+    """A number attribute at or around ``center`` (both sides, and equal)."""
+    offsets = st.integers(-2, 2).map(lambda offset: str(center + offset))
+    if fractions:
+        offsets = offsets | st.sampled_from([f"{center}.5", f"{center - 1}.5"])
+    return offsets.map(lambda number: {"N": number})
+
+
+#: INPROGRESS twice: it is the status whose rule has the most branches.
+ODD_STATUSES = [
+    {"S": "INPROGRESS"},
+    {"S": "INPROGRESS"},
+    {"S": "COMPLETED"},
+    {"S": "DONE"},
+    {"S": ""},
+    {"N": "1"},
+]
+#: Any subset of the record's attributes, with odd values. Numbers stay numbers: DynamoDB
+#: evaluates a comparison between different types as false, where moto fails the request.
+STORED_ITEMS = st.fixed_dictionaries(
+    {},
+    optional={
+        schema.STATUS_ATTRIBUTE: st.sampled_from(ODD_STATUSES),
+        schema.EXPIRY_ATTRIBUTE: near(int(NOW), fractions=True),
+        schema.IN_PROGRESS_EXPIRY_ATTRIBUTE: near(int(NOW * 1000), fractions=True),
+        schema.DATA_ATTRIBUTE: st.sampled_from([{"S": '{"ok":1}'}, {"S": "not json"}]),
+        schema.OWNER_ATTRIBUTE: st.just({"S": "someone"}),
+    },
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(stored=STORED_ITEMS)
+@example(stored={})  # nothing but the key
+@example(  # the holder still runs, past `expiration`: held (the lock condition's point)
+    stored={
+        schema.STATUS_ATTRIBUTE: {"S": "INPROGRESS"},
+        schema.EXPIRY_ATTRIBUTE: {"N": str(int(NOW) - 1)},
+        schema.IN_PROGRESS_EXPIRY_ATTRIBUTE: {"N": str(int(NOW * 1000) + 1)},
+    }
+)
+@example(  # in progress without a deadline: expires as any record does
+    stored={
+        schema.STATUS_ATTRIBUTE: {"S": "INPROGRESS"},
+        schema.EXPIRY_ATTRIBUTE: {"N": str(int(NOW) - 1)},
+    }
+)
+@example(stored={schema.STATUS_ATTRIBUTE: {"S": "COMPLETED"}})  # no expiration: held
+def test_read_first_treats_every_stored_item_as_the_conditional_put_does(
+    dynamodb: DynamoDBClient, idempotency_table: str, stored: dict[str, Any]
+) -> None:
+    clock = Clock(NOW)
+    lock_first = DynamoDBStore(idempotency_table, clock=clock, read_first=False)
+    read_first = DynamoDBStore(idempotency_table, clock=clock, read_first=True)
+    deadline_ms = int(NOW * 1000) + 30_000
+    outcomes = []
+    for store, name in ((lock_first, "lock-first"), (read_first, "read-first")):
+        key = idempotency_key(NAMESPACE, [name, repr(stored), time.monotonic_ns()])
+        item = {schema.KEY_ATTRIBUTE: {"S": key}, **stored}
+        dynamodb.put_item(TableName=idempotency_table, Item=item)
+
+        [lock] = store.acquire([(key, None)], deadline_ms, owner="prober")
+
+        outcomes.append(lock.state is LockState.ACQUIRED)
+    taken_by_put, taken_after_read = outcomes
+    # The conditional put is DynamoDB's verdict; the read-first path and _is_current agree.
+    assert taken_by_put is not _is_current(item, NOW)
+    assert taken_after_read is taken_by_put
+
+
+def test_read_first_with_a_stored_item_without_expiration_fails_only_that_record(
+    dynamodb: DynamoDBClient, idempotency_table: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An odd record (here: no ``expiration``, so it never expires) holds its key."""
+    odd = idempotency_key(NAMESPACE, "p1")
+    dynamodb.put_item(
+        TableName=idempotency_table,
+        Item={schema.KEY_ATTRIBUTE: {"S": odd}, schema.STATUS_ATTRIBUTE: {"S": "COMPLETED"}},
+    )
+    work = Work()
+    store = DynamoDBStore(idempotency_table, clock=clock, read_first=True)
+
+    response = handler_for(work, store)(sqs_event([payment("p1"), payment("p2")]), Context())
+
+    assert failed_ids(response) == [], "a completed record without expiry is a duplicate"
+    assert work.runs == Counter({"p2": 1})
+
+    dynamodb.put_item(
+        TableName=idempotency_table,
+        Item={schema.KEY_ATTRIBUTE: {"S": idempotency_key(NAMESPACE, "p3")}},
+    )
+    response = handler_for(work, store)(sqs_event([payment("p3"), payment("p4")]), Context())
+    assert failed_ids(response) == ["msg-p3-100"], "no status, no expiry: held, fails alone"
+    assert work.runs == Counter({"p2": 1, "p4": 1})
