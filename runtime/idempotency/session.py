@@ -108,7 +108,7 @@ class IdempotentBatch:
         self._writes: list[Future[bool]] = []
 
     def __enter__(self) -> IdempotentBatch:
-        owners = [
+        firsts = [
             entry
             for index, entry in enumerate(self._entries)
             if entry.keyed.key is not None and entry.first == index
@@ -116,11 +116,11 @@ class IdempotentBatch:
         remaining = self._remaining_ms() if self._remaining_ms else _DEFAULT_IN_PROGRESS_MS
         deadline_ms = int(self._store.clock() * 1000) + remaining
         locks = self._store.acquire(
-            [(entry.keyed.key, entry.keyed.validation) for entry in owners],  # type: ignore[misc]
+            [(entry.keyed.key, entry.keyed.validation) for entry in firsts],  # type: ignore[misc]
             deadline_ms,
             self._owner,
         )
-        for entry, lock in zip(owners, locks, strict=True):
+        for entry, lock in zip(firsts, locks, strict=True):
             entry.lock = lock
         return self
 

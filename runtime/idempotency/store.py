@@ -18,7 +18,14 @@ When a record is free to lock (``_LOCK_CONDITION``, mirrored by ``_is_current``)
 exist; or it is IN_PROGRESS and its holder's deadline (``in_progress_expiration``) has
 passed; or it is anything else (COMPLETED, no status, an unknown status, or IN_PROGRESS
 without a deadline) and its ``expiration`` has passed. A missing or non-numeric expiry never
-passes, so such an odd record holds its key until it is deleted.
+passes, so such an odd record holds its key until it is deleted. A lock's ``expiration`` (the
+TTL attribute) is at least its holder's deadline, so TTL never deletes a lock in use.
+
+AWS pages relied on: "UpdateTimeToLive" (TTL deletes an item once its epoch-seconds attribute
+is below the current time, lazily: expired items still show up in reads); "PutItem" and
+"DeleteItem" (``ReturnValuesOnConditionCheckFailure=ALL_OLD`` returns the item, consuming no
+read units); "DynamoDB read and write operations" (one write unit per 1 KB written; a failed
+conditional write still consumes write units).
 """
 
 from __future__ import annotations
