@@ -108,7 +108,7 @@ class IdempotencyTable(Construct):
     def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants the item actions the idempotency runtime uses, and nothing else.
 
-        ``dynamodb:PutItem``, ``DeleteItem``, ``BatchWriteItem`` and ``BatchGetItem`` on this
+        ``dynamodb:PutItem``, ``DeleteItem`` and ``BatchGetItem`` on this
         table (no queries, no scans, no table-level actions), and encrypt/decrypt on its
         customer-managed key when it has one.
         """
