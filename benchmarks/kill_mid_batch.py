@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.integration.kill_worker import worker_command
 
 __all__ = ["KEYS", "KillResult", "kill_mid_batch", "kill_worker_available"]
 
@@ -65,30 +66,6 @@ def _events(runs_file: Path) -> list[tuple[str, str]]:
     return [(event, key) for event, _, key in (line.partition(" ") for line in lines) if key]
 
 
-def _command(
-    *, endpoint: str, region: str, table: str, impl: str, runs_file: Path, remaining_ms: int
-) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "tests.integration.kill_worker",
-        "--endpoint",
-        endpoint,
-        "--region",
-        region,
-        "--table",
-        table,
-        "--impl",
-        impl,
-        "--keys",
-        ",".join(KEYS),
-        "--runs-file",
-        str(runs_file),
-        "--remaining-ms",
-        str(remaining_ms),
-    ]
-
-
 def kill_mid_batch(
     endpoint: str,
     region: str,
@@ -101,11 +78,12 @@ def kill_mid_batch(
     """The kill scenario for ``impl`` (``ours`` or ``powertools``) on a fresh ``table``."""
     with tempfile.TemporaryDirectory(prefix="kill-mid-batch-") as folder:
         runs_file = Path(folder) / "runs.txt"
-        command = _command(
+        command = worker_command(
             endpoint=endpoint,
             region=region,
             table=table,
             impl=impl,
+            keys=KEYS,
             runs_file=runs_file,
             remaining_ms=remaining_ms,
         )

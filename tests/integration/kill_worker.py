@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -119,6 +120,40 @@ def powertools(client: Any, table: str, expires_after: int, runs: Runs) -> Handl
 
 
 IMPLEMENTATIONS = {"ours": ours, "powertools": powertools}
+
+
+def worker_command(
+    *,
+    endpoint: str,
+    region: str,
+    table: str,
+    impl: str,
+    keys: Sequence[str],
+    runs_file: Path,
+    remaining_ms: int,
+    hang_key: str | None = None,
+) -> list[str]:
+    """The command running this worker from the checkout root (``python -m ...``)."""
+    command = [
+        sys.executable,
+        "-m",
+        "tests.integration.kill_worker",
+        "--endpoint",
+        endpoint,
+        "--region",
+        region,
+        "--table",
+        table,
+        "--impl",
+        impl,
+        "--keys",
+        ",".join(keys),
+        "--runs-file",
+        str(runs_file),
+        "--remaining-ms",
+        str(remaining_ms),
+    ]
+    return command if hang_key is None else [*command, "--hang-key", hang_key]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

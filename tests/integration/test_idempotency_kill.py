@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serverless_patterns.runtime.idempotency import schema
+from tests.integration.kill_worker import worker_command
 from tests.moto_fixtures import AWS_REGION
 
 if TYPE_CHECKING:
@@ -36,27 +36,16 @@ def worker(
     endpoint: str, table: str, runs_file: Path, *, hang_key: str | None = None
 ) -> subprocess.Popen[str]:
     """Starts ``python -m tests.integration.kill_worker`` for the batch of ``KEYS``."""
-    command = [
-        sys.executable,
-        "-m",
-        "tests.integration.kill_worker",
-        "--endpoint",
-        endpoint,
-        "--region",
-        AWS_REGION,
-        "--table",
-        table,
-        "--impl",
-        "ours",
-        "--keys",
-        ",".join(KEYS),
-        "--runs-file",
-        str(runs_file),
-        "--remaining-ms",
-        str(REMAINING_MS),
-    ]
-    if hang_key is not None:
-        command += ["--hang-key", hang_key]
+    command = worker_command(
+        endpoint=endpoint,
+        region=AWS_REGION,
+        table=table,
+        impl="ours",
+        keys=KEYS,
+        runs_file=runs_file,
+        remaining_ms=REMAINING_MS,
+        hang_key=hang_key,
+    )
     return subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
