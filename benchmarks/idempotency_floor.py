@@ -15,7 +15,9 @@ runtime's own overhead can be read off the difference:
 Both use the lock condition and item shapes of the runtimes, a client with
 ``Config(max_pool_connections=10, retries={"mode": "standard"})``, and fresh keys per batch.
 Run A talks to the moto server directly, run B through ``LatencyProxy`` (+5 ms per request),
-as in ``idempotency_benchmark.py``. The moto server handles one request at a time under its
+as in ``idempotency_benchmark.py``. Run A also reports the client's CPU per batch
+(``time.process_time``): what the 20 requests themselves cost the client, the floor under the
+idempotency benchmark's client CPU figures. The moto server handles one request at a time under its
 GIL, so its CPU per request bounds how much the concurrent side can gain here.
 
 Run: ``python benchmarks/idempotency_floor.py [--repeat N] [--delay-ms MS]``.
@@ -45,9 +47,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH = 10
+#: The runtime's lock condition (``runtime/idempotency/store.py``), written out.
 CONDITION = (
-    "attribute_not_exists(#id) OR #expiry < :now OR (#status = :in_progress AND "
-    "attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_ms)"
+    "attribute_not_exists(#id) "
+    "OR (#status = :in_progress AND #in_progress_expiry < :now_ms) "
+    "OR (#expiry < :now AND NOT (#status = :in_progress AND attribute_exists(#in_progress_expiry)))"
 )
 NAMES = {
     "#id": "id",
@@ -141,19 +145,26 @@ def patterns(dynamodb: DynamoDBClient) -> dict[str, Callable[[list[str]], None]]
     return {"concurrent": concurrent, "sequential": sequential}
 
 
-def measure(endpoint: str, repeat: int) -> dict[str, float]:
-    """Median ms per batch of each pattern, alternating batch by batch after a warm-up."""
+def measure(endpoint: str, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall ms and client CPU ms per batch of each pattern, alternating batch by batch
+    after a warm-up."""
     timed: dict[str, list[float]] = {"concurrent": [], "sequential": []}
+    cpu: dict[str, list[float]] = {"concurrent": [], "sequential": []}
     runs = patterns(client(endpoint))
     for index in range(repeat + 3):
         order = list(runs) if index % 2 == 0 else list(reversed(runs))
         for name in order:
             keys = [uuid.uuid4().hex for _ in range(BATCH)]
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runs[name](keys)
             if index >= 3:
                 timed[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in timed.items()}
+                cpu[name].append((time.process_time() - start_cpu) * 1000)
+    return _medians(timed), _medians(cpu)
+
+
+def _medians(values: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(samples) for name, samples in values.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,12 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     dummy_aws_environment()
     rows: list[list[str]] = []
     with moto_server() as server:
-        direct = measure(server.endpoint, args.repeat)
+        direct, direct_cpu = measure(server.endpoint, args.repeat)
         rows.append(["A: moto directly", *_cells(direct)])
+        rows.append(["A: client CPU", *_cells(direct_cpu)])
         proxy = LatencyProxy("127.0.0.1", server.port, delay_seconds=args.delay_ms / 1000)
         proxy.start()
         try:
-            delayed = measure(f"http://127.0.0.1:{proxy.port}", args.repeat)
+            delayed, _ = measure(f"http://127.0.0.1:{proxy.port}", args.repeat)
         finally:
             proxy.stop()
         rows.append([f"B: +{args.delay_ms:g} ms per request", *_cells(delayed)])
