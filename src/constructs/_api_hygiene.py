@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 
 from constructs import IConstruct
@@ -105,6 +107,27 @@ def acknowledge_stage(stage: apigw.Stage) -> None:
         "AwsSolutions-APIG6",
         "Execution logs go to log groups API Gateway creates without retention and may "
         "record request data; JSON access logs, kept as configured, are on for every request.",
+    )
+
+
+def stage_metric(
+    scope: IConstruct,
+    api: apigw.IRestApi,
+    stage_name: str,
+    metric_name: str,
+    *,
+    statistic: str,
+    period: Duration,
+) -> cloudwatch.Metric:
+    """``AWS/ApiGateway`` ``metric_name`` of a stage: dimensions ``ApiName`` (as API Gateway
+    publishes it, see ``api_name_dimension``) and ``Stage``, both names as written, not
+    references to the resources."""
+    return cloudwatch.Metric(
+        namespace="AWS/ApiGateway",
+        metric_name=metric_name,
+        dimensions_map={"ApiName": api_name_dimension(scope, api), "Stage": stage_name},
+        statistic=statistic,
+        period=period,
     )
 
 

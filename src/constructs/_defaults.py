@@ -17,6 +17,8 @@ PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 FUNCTION_MEMORY_MB = 256
 FUNCTION_TIMEOUT = Duration.seconds(30)
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: The period alarms evaluate, and metric_* methods use, unless told otherwise.
+METRIC_PERIOD = Duration.minutes(5)
 
 #: Lambda documentation: at least 5, so a message throttled a few times is not dead-lettered.
 MAX_RECEIVE_COUNT = 5

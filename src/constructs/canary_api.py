@@ -26,7 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
     acknowledge_stage,
-    api_name_dimension,
+    stage_metric,
     stage_options,
 )
 from serverless_patterns.constructs._deployment_config import (
@@ -454,15 +454,8 @@ class CanaryApi(Construct):
         resources: the deployment group's alarms must not depend on the stage, which depends
         on the alias that the deployment group updates.
         """
-        return cloudwatch.Metric(
-            namespace="AWS/ApiGateway",
-            metric_name=metric_name,
-            dimensions_map={
-                "ApiName": api_name_dimension(self, self.api),
-                "Stage": self._stage_name,
-            },
-            statistic=statistic,
-            period=period,
+        return stage_metric(
+            self, self.api, self._stage_name, metric_name, statistic=statistic, period=period
         )
 
     # --- internals --------------------------------------------------------------------------

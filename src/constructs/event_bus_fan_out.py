@@ -108,7 +108,7 @@ class EventBusFanOutAlarms:
     throttled_rules: int | None = 1
     dead_letter_messages: int | None = 1
     # Duration is immutable, so sharing one default instance is safe.
-    period: Duration = Duration.minutes(5)  # noqa: RUF009
+    period: Duration = _defaults.METRIC_PERIOD
 
 
 class FanOutTarget(Construct):
@@ -330,7 +330,7 @@ class FanOutRule(Construct):
             metric_name=metric_name,
             dimensions_map=dimensions,
             statistic="Sum",
-            period=period or Duration.minutes(5),
+            period=period or _defaults.METRIC_PERIOD,
         )
 
     def metric_failed_invocations(self, *, period: Duration | None = None) -> cloudwatch.Metric:

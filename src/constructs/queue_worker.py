@@ -39,8 +39,6 @@ _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
 #: 300 s window stays below the 12-hour SQS maximum, so the derived value is always valid.)
 _SQS_DEFAULT_VISIBILITY_SECONDS = 30
 _SQS_MAX_RECEIVE_COUNT = 1000
-#: The period of a metric when none is given (CloudWatch's usual alarm period here).
-_METRIC_PERIOD = Duration.minutes(5)
 
 #: queue_props keys the pattern sets itself, and the argument to use instead.
 _PATTERN_QUEUE_KEYS = {
@@ -67,7 +65,7 @@ class QueueWorkerAlarms:
     oldest_message_age: Duration | None = Duration.minutes(15)  # noqa: RUF009
     function_errors: int | None = 1
     function_throttles: int | None = 1
-    period: Duration = Duration.minutes(5)  # noqa: RUF009
+    period: Duration = _defaults.METRIC_PERIOD
 
 
 class QueueWorker(Construct):
@@ -278,25 +276,29 @@ class QueueWorker(Construct):
                 "use its own metric_approximate_number_of_messages_visible()"
             )
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=period or _METRIC_PERIOD, statistic="Maximum"
+            period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
         )
 
     def metric_age_of_oldest_message(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Age in seconds of the queue's oldest message: ``AWS/SQS``
         ``ApproximateAgeOfOldestMessage``, maximum per period (default 5 minutes)."""
         return self.queue.metric_approximate_age_of_oldest_message(
-            period=period or _METRIC_PERIOD, statistic="Maximum"
+            period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
         )
 
     def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Invocations of the function that failed as a whole: ``AWS/Lambda`` ``Errors``,
         sum per period (default 5 minutes)."""
-        return self.function.metric_errors(period=period or _METRIC_PERIOD, statistic="Sum")
+        return self.function.metric_errors(
+            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+        )
 
     def metric_throttles(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Throttled invocations of the function: ``AWS/Lambda`` ``Throttles``, sum per period
         (default 5 minutes)."""
-        return self.function.metric_throttles(period=period or _METRIC_PERIOD, statistic="Sum")
+        return self.function.metric_throttles(
+            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+        )
 
     # --- validation -----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     acknowledge_stage,
-    api_name_dimension,
+    stage_metric,
     stage_options,
 )
 from serverless_patterns.constructs._function import BaselineFunction
@@ -89,7 +89,7 @@ class WebhookReceiverAlarms:
     api_5xx_rate_percent: float | None = 1.0
     dead_letter_messages: int | None = 1
     # Duration is immutable, so sharing one default instance is safe.
-    period: Duration = Duration.minutes(5)  # noqa: RUF009
+    period: Duration = _defaults.METRIC_PERIOD
 
 
 class WebhookReceiver(Construct):
@@ -363,15 +363,8 @@ class WebhookReceiver(Construct):
         self, metric_name: str, *, statistic: str, period: Duration
     ) -> cloudwatch.Metric:
         """``AWS/ApiGateway`` ``metric_name`` of the stage (dimensions ``ApiName``, ``Stage``)."""
-        return cloudwatch.Metric(
-            namespace="AWS/ApiGateway",
-            metric_name=metric_name,
-            dimensions_map={
-                "ApiName": api_name_dimension(self, self.api),
-                "Stage": self._stage_name,
-            },
-            statistic=statistic,
-            period=period,
+        return stage_metric(
+            self, self.api, self._stage_name, metric_name, statistic=statistic, period=period
         )
 
     # --- internals --------------------------------------------------------------------------
