@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from serverless_patterns.runtime.webhooks import contract
@@ -97,8 +98,14 @@ class Delivery:
         _check(data.get("subscriber_id"), data.get("event_id"), attempt)
         if "payload" not in data:
             raise MalformedDeliveryError("payload is missing")
-        _compact_json(data["payload"])
-        return cls(data["subscriber_id"], data["event_id"], data["payload"], attempt)
+        delivery = cls(data["subscriber_id"], data["event_id"], data["payload"], attempt)
+        _ = delivery.body  # refuses a payload that is no JSON, once; the sender POSTs it
+        return delivery
+
+    @cached_property
+    def body(self) -> str:
+        """The payload as compact JSON, the body POSTed; raises MalformedDeliveryError."""
+        return _compact_json(self.payload)
 
     def to_json(self) -> dict[str, Any]:
         """The message form of this delivery."""

@@ -482,7 +482,7 @@ class Sender:
             return
         try:
             secrets = self.secrets.get(subscriber.secret_arn)
-            body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+            body = delivery.body.encode()
             signed = headers(secrets, delivery.event_id, int(time.time()), body)
         except (SecretFormatError, WebhookVerificationError) as exc:
             reason = getattr(exc, "reason", "bad_secret")
