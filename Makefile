@@ -7,13 +7,38 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth lint typecheck test bench bench-idempotency bench-events clean
+.PHONY: setup lock lock-check synth lint typecheck test bench bench-idempotency bench-events clean
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+## Set-up. requirements-dev.txt locks every development dependency (the `dev` extra and the
+## library's own, for Python 3.11+ on every platform); pyproject.toml keeps the library's ranges
+## loose. uv installs the locked versions: `make synth` only the package and cfn-lint,
+## `make setup` (and so test, lint, typecheck, bench) the whole dev extra. Each stamp below
+## depends on the lock, so a changed lock reinstalls.
+LOCK := requirements-dev.txt
+
+# The venv and uv, at the lock's version, installed into it with pip (no global install).
+# If uv cannot be installed, pip does the installs instead, and says so.
+$(VENV)/.installer: $(LOCK)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' $(LOCK) || echo uv)" \
+	  || { echo "make: uv could not be installed into $(VENV): installing with pip (slower)"; \
+	       $(BIN)/python -m pip install --quiet --upgrade pip; }
 	touch $@
+
+# $(call install,ARGS): install ARGS at the lock's versions, with uv if the venv has it.
+install = if [ -x $(BIN)/uv ]; then \
+	  echo "make: installing with uv $$($(BIN)/uv --version | cut -d' ' -f2) from $(LOCK)"; \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint $(LOCK) $(1); \
+	else echo "make: installing with pip from $(LOCK)"; \
+	  $(BIN)/python -m pip install --quiet --constraint $(LOCK) $(1); fi
+
+$(VENV)/.installed-synth: $(VENV)/.installer pyproject.toml $(LOCK)
+	$(call install,-e . cfn-lint)
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installer pyproject.toml $(LOCK)
+	$(call install,-e '.[dev]')
+	touch $@ $(VENV)/.installed-synth
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -21,8 +46,21 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
+## Refresh the lock after changing dependencies in pyproject.toml: versions already pinned stay
+## when they still fit, new ones are resolved. `make lock UPGRADE=1` moves everything to the newest.
+LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	--quiet --custom-compile-command "make lock"
+lock: $(VENV)/.installer
+	$(LOCK_COMPILE) $(if $(UPGRADE),--upgrade) -o $(LOCK)
+
+## Fails if pyproject.toml's dependencies changed without `make lock` (compiles a copy, diffs).
+lock-check: $(VENV)/.installer
+	mkdir -p build && cp $(LOCK) build/lock-check.txt
+	$(LOCK_COMPILE) -o build/lock-check.txt
+	diff -u $(LOCK) build/lock-check.txt || { echo "make: $(LOCK) is stale: run make lock"; exit 1; }
+
 ## Synthesize every reference stack (cdk-nag packs fail it on any finding), then cfn-lint them.
-synth: setup
+synth: $(VENV)/.installed-synth node_modules/.installed
 	rm -rf cdk.out
 	cdk synth --quiet --strict --no-notices
 	cfn-lint cdk.out/*.template.json
@@ -39,7 +77,7 @@ typecheck: setup
 	mypy
 
 ## Lint, type check, then the whole test suite (unit, snapshot, nag, runtime, integration, packaging).
-test: lint typecheck
+test: lock-check lint typecheck
 	pytest -n auto
 
 bench: setup
