@@ -13,10 +13,20 @@
     handler = router.handler
 
 Bodies are JSON both ways. Every error is a JSON body
-``{"error": {"code": ..., "message": ..., "correlationId": ...}}``: a malformed JSON body is
-400, an unknown path 404, a known path with another method 405 (with ``Allow``), and an
-exception the route did not turn into an ``HttpError`` is 500 with a generic message; its
-stack trace goes to the function's log, never to the client. Request bodies are never logged.
+``{"error": {"code": ..., "message": ..., "correlationId": ...}}``: a body that is not JSON
+this runtime can parse (``runtime.json_input``: bad UTF-8, a syntax error, an integer over
+Python's digit limit, nesting too deep) or that holds a number JSON cannot carry (NaN,
+Infinity, a float beyond a double) is 400 ``MalformedJson``, an unknown path 404, a known
+path with another method 405 (with ``Allow``), and an exception the route did not turn into
+an ``HttpError`` is 500 with a generic message; its stack trace goes to the function's log,
+never to the client. Request bodies are never logged. A lone surrogate in the event's ``body``
+(the Lambda runtime decodes an escaped one) reads as its JSON escape would, never a 500.
+
+The correlation id is the client's ``X-Correlation-Id`` (any case) when it is a safe id (1 to
+128 of ``A-Z a-z 0-9 . _ : -``): the ``headers`` value first, else the last safe value in
+``multiValueHeaders``, since a REST proxy event carries both maps and either may be null
+("Set up Lambda proxy integrations in API Gateway", input format of a Lambda function for proxy
+integration). Otherwise it is API Gateway's request id.
 """
 
 from __future__ import annotations
@@ -25,11 +35,14 @@ import base64
 import binascii
 import json
 import logging
+import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from serverless_patterns.runtime.json_input import MalformedJson, parse_json
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -111,9 +124,26 @@ class Request:
         if self.raw_body is None or not self.raw_body.strip():
             raise HttpError(400, "A JSON request body is required", "MissingBody")
         try:
-            return json.loads(self.raw_body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            data = parse_json(self.raw_body)
+        except MalformedJson as error:
             raise HttpError(400, "The request body is not valid JSON", "MalformedJson") from error
+        if not _numbers_are_finite(data):
+            raise HttpError(400, "The request body is not valid JSON", "MalformedJson")
+        return data
+
+
+def _numbers_are_finite(data: Any) -> bool:
+    """False when ``data`` holds NaN or an infinity (JSON's NaN/Infinity literals, 1e999)."""
+    pending = [data]
+    while pending:  # a loop, not recursion: the body may be nested almost to the limit
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 RouteHandler = Callable[[Request], Any]
@@ -166,6 +196,8 @@ class Router:
 
     def handler(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda handler: returns the proxy integration's response shape."""
+        if not isinstance(event, Mapping):
+            event = {}  # answered 400: not an API Gateway proxy request
         correlation_id = _correlation_id(event, context)
         try:
             request = _parse(event, correlation_id)
@@ -224,19 +256,31 @@ class Router:
         raise HttpError(404, "No route matches this path")
 
 
+def _mapping(event: Mapping[str, Any], key: str) -> Mapping[Any, Any]:
+    """``event[key]`` when it is a map; an empty map when it is null, absent or not a map."""
+    value = event.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _header_values(event: Mapping[str, Any], name: str) -> list[Any]:
+    """Every value of header ``name`` (any case): ``headers`` first, then ``multiValueHeaders``
+    from its last value back (API Gateway copies a repeated header's last value to ``headers``)."""
+    single: list[Any] = []
+    multi: list[Any] = []
+    for key, value in _mapping(event, "headers").items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            single.append(value)
+    for key, values in _mapping(event, "multiValueHeaders").items():
+        if isinstance(key, str) and key.lower() == name.lower() and isinstance(values, list):
+            multi.extend(reversed(values))
+    return single + multi
+
+
 def _correlation_id(event: Mapping[str, Any], context: Any) -> str:
-    headers = event.get("headers") or {}
-    if isinstance(headers, Mapping):
-        for name, value in headers.items():
-            if (
-                isinstance(name, str)
-                and name.lower() == CORRELATION_HEADER.lower()
-                and isinstance(value, str)
-                and _CORRELATION_ID.match(value)
-            ):
-                return value
-    request_context = event.get("requestContext") or {}
-    request_id = request_context.get("requestId") if isinstance(request_context, Mapping) else None
+    for value in _header_values(event, CORRELATION_HEADER):
+        if isinstance(value, str) and _CORRELATION_ID.match(value):
+            return value
+    request_id = _mapping(event, "requestContext").get("requestId")
     if isinstance(request_id, str) and request_id:
         return request_id
     aws_request_id = getattr(context, "aws_request_id", None)
@@ -252,17 +296,14 @@ def _parse(event: Mapping[str, Any], correlation_id: str) -> Request:
         raise HttpError(400, "Not an API Gateway proxy request", "BadRequest")
     headers: dict[str, str] = {}
     for source in ("multiValueHeaders", "headers"):  # single values win
-        values = event.get(source) or {}
-        for name, value in values.items():
+        for name, value in _mapping(event, source).items():
             if isinstance(value, list):
                 if value:
                     headers[str(name).lower()] = ", ".join(str(v) for v in value)
             elif value is not None:
                 headers[str(name).lower()] = str(value)
     query = {
-        str(k): str(v)
-        for k, v in (event.get("queryStringParameters") or {}).items()
-        if v is not None
+        str(k): str(v) for k, v in _mapping(event, "queryStringParameters").items() if v is not None
     }
     body = event.get("body")
     raw_body: bytes | None = None
@@ -275,7 +316,9 @@ def _parse(event: Mapping[str, Any], correlation_id: str) -> Request:
                     400, "The request body is not valid base64", "BadRequest"
                 ) from error
         else:
-            raw_body = str(body).encode()
+            # surrogatepass: strict UTF-8 cannot encode a lone surrogate; json.loads decodes
+            # bytes with surrogatepass too, so it reads as its escape would.
+            raw_body = str(body).encode("utf-8", "surrogatepass")
     return Request(
         method=method.upper(),
         path=path,
@@ -304,6 +347,8 @@ def _render(response: Response, correlation_id: str) -> dict[str, Any]:
     return {
         "statusCode": response.status,
         "headers": headers,
-        "body": "" if response.body is None else json.dumps(response.body, separators=(",", ":")),
+        "body": ""
+        if response.body is None
+        else json.dumps(response.body, separators=(",", ":"), allow_nan=False),
         "isBase64Encoded": False,
     }

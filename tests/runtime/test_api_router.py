@@ -120,6 +120,41 @@ def test_body_that_is_not_utf8_is_400(router: Router) -> None:
     assert error_of(response)["code"] == "MalformedJson"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["1" * 5_000, '{"quantity": ' + "9" * 5_000 + "}", "[" * 2_000 + "]" * 2_000],
+    ids=["5000-digit-int", "5000-digit-field", "2000-deep"],
+)
+def test_json_python_cannot_parse_is_400_not_500(router: Router, raw: str) -> None:
+    """Issue 12 item 1: Python's int-string limit (ValueError) and nesting (RecursionError)."""
+    response = router.handler(proxy_event("POST", "/items", body=raw, request_id="req-big"))
+    assert response["statusCode"] == 400
+    assert error_of(response) == {
+        "code": "MalformedJson",
+        "message": "The request body is not valid JSON",
+        "correlationId": "req-big",
+    }
+
+
+@pytest.mark.parametrize("raw", ["NaN", '{"n": Infinity}', "[-Infinity]", '{"n": 1e999}'])
+def test_numbers_json_cannot_carry_are_400(router: Router, raw: str) -> None:
+    """NaN and Infinity are not JSON (RFC 8259, section 6) and 1e999 does not fit a double:
+    a route echoing them could not answer JSON."""
+    response = router.handler(proxy_event("POST", "/items", body=raw))
+    assert response["statusCode"] == 400
+    assert error_of(response)["code"] == "MalformedJson"
+
+
+def test_body_with_a_lone_surrogate_reads_as_its_escape(router: Router) -> None:
+    """The Lambda runtime decodes the event's JSON, so ``"\\ud800"`` in ``body`` arrives as a
+    lone surrogate, which strict UTF-8 cannot encode (that was a 500). It reads as the JSON
+    escape would, and the answer escapes it again."""
+    response = router.handler(proxy_event("POST", "/items", body='{"name": "\ud800"}'))
+    assert response["statusCode"] == 201
+    assert '"\\ud800"' in response["body"]
+    assert body(response)["created"] == {"name": "\ud800"}
+
+
 def test_invalid_base64_body_is_400(router: Router) -> None:
     event = proxy_event("POST", "/items", body="{}")
     event["isBase64Encoded"] = True
@@ -186,6 +221,36 @@ def test_correlation_id_header_from_the_client_is_echoed(router: Router) -> None
     response = router.handler(event)
     assert response["headers"]["X-Correlation-Id"] == "client-42"
     assert error_of(response)["correlationId"] == "client-42"
+
+
+@pytest.mark.parametrize("single_headers", [None, {}], ids=["headers-null", "headers-empty"])
+def test_correlation_id_only_in_multi_value_headers_is_echoed(
+    router: Router, single_headers: dict[str, str] | None
+) -> None:
+    """Issue 12 item 7. A REST proxy event carries ``headers`` and ``multiValueHeaders``, and
+    either may be null ("Set up Lambda proxy integrations in API Gateway", input format of a
+    Lambda function for proxy integration)."""
+    event = proxy_event("GET", "/nothing", request_id="req-7")
+    event["headers"] = single_headers
+    event["multiValueHeaders"]["x-CORRELATION-id"] = ["client-7"]
+    response = router.handler(event)
+    assert response["headers"]["X-Correlation-Id"] == "client-7"
+    assert error_of(response)["correlationId"] == "client-7"
+
+
+def test_repeated_correlation_header_uses_the_last_safe_value(router: Router) -> None:
+    """API Gateway puts the last value of a repeated header in ``headers``; without it the
+    last value of ``multiValueHeaders`` that is a safe id wins."""
+    event = proxy_event("GET", "/nothing", request_id="req-7")
+    event["headers"] = None
+    event["multiValueHeaders"]["X-Correlation-Id"] = ["first", "second", "<bad>"]
+    assert router.handler(event)["headers"]["X-Correlation-Id"] == "second"
+
+
+def test_single_correlation_header_wins_over_multi_value(router: Router) -> None:
+    event = proxy_event("GET", "/nothing", headers={"X-Correlation-Id": "single"})
+    event["multiValueHeaders"]["X-Correlation-Id"] = ["multi"]
+    assert router.handler(event)["headers"]["X-Correlation-Id"] == "single"
 
 
 def test_unsafe_correlation_id_falls_back_to_the_request_id(router: Router) -> None:
