@@ -14,8 +14,10 @@ equal value (nested objects compared the same way; lists compared whole). ``body
 
 All checks run at once, each with the timeout. The hook reports ``Succeeded`` only when every
 check passed; a wrong status, a body that does not match, an invocation error, a timeout or a
-broken configuration reports ``Failed``. Exactly one status is reported per hook event, so
-CodeDeploy never waits for its hook timeout. Logs name checks and statuses, never bodies.
+broken configuration reports ``Failed`` (a response body the hook cannot parse as JSON, see
+``runtime.json_input``, fails its check as "response body is not JSON"). Exactly one status is
+reported per hook event, so CodeDeploy never waits for its hook timeout. Logs name checks and
+statuses, never bodies.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from serverless_patterns.runtime.json_input import MalformedJson, parse_json
 
 __all__ = [
     "CHECKS_ENV",
@@ -99,8 +103,8 @@ class StatusReporter(Protocol):
 def checks_from_json(text: str) -> list[SmokeCheck]:
     """Parses the ``SMOKE_CHECKS`` JSON; a ValueError names what is wrong (not the values)."""
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
+        raw = parse_json(text)
+    except MalformedJson as error:
         raise ValueError(f"{CHECKS_ENV} is not valid JSON") from error
     if not isinstance(raw, list):
         raise ValueError(f"{CHECKS_ENV} must be a JSON list of checks")
@@ -188,8 +192,8 @@ def _evaluate(check: SmokeCheck, invoke: Invoker) -> CheckResult:
         )
     if check.expected_body is not None:
         try:
-            body = json.loads(response.get("body") or "null")
-        except (TypeError, json.JSONDecodeError):
+            body = parse_json(response.get("body") or "null")
+        except (TypeError, MalformedJson):
             return CheckResult(check.name, False, "response body is not JSON", status)
         if not is_subset(check.expected_body, body):
             return CheckResult(check.name, False, "response body does not match", status)
@@ -240,8 +244,8 @@ class LambdaInvoker:
         if response.get("FunctionError"):
             raise InvocationError(f"function error ({response['FunctionError']})")
         try:
-            payload = json.loads(response["Payload"].read() or b"null")
-        except (KeyError, json.JSONDecodeError) as error:
+            payload = parse_json(response["Payload"].read() or b"null")
+        except (KeyError, MalformedJson) as error:
             raise InvocationError("response payload is not JSON") from error
         if not isinstance(payload, Mapping):
             raise InvocationError("response is not an API Gateway proxy response")

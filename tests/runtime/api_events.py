@@ -39,7 +39,7 @@ def proxy_event(
     }
     request_id = request_id or str(uuid.uuid4())
     if isinstance(body, bytes) or (base64_body and body is not None):
-        raw = body if isinstance(body, bytes) else body.encode()
+        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         encoded_body: str | None = base64.b64encode(raw).decode()
         is_base64 = True
     else:
