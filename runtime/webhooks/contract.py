@@ -18,6 +18,9 @@ RECEIVER_TOLERANCE_ENV = "WEBHOOK_TOLERANCE_SECONDS"
 RECEIVER_SECRET_CACHE_ENV = "WEBHOOK_SECRET_CACHE_SECONDS"
 #: Key prefix of claim-check objects in the bucket.
 CLAIM_CHECK_PREFIX = "webhooks/"
+#: ``errorCode`` (and first word) of the one ERROR line the receiver logs when its secret cannot
+#: be read or decoded (it then answers 500); a metric filter can match it for an alarm.
+SECRET_ERROR_CODE = "WebhookSecretUnusable"
 
 # --- sender ---------------------------------------------------------------------------------
 #: Table of subscriber endpoints.

@@ -14,17 +14,22 @@ Per request (a REST API Lambda proxy event):
 1. The raw body bytes are taken exactly as received (``isBase64Encoded`` decoded): the
    signature covers those bytes, never a re-serialised JSON document.
 2. The Standard Webhooks signature is verified with the secret(s) from Secrets Manager
-   (cached per container for ``secret_cache_seconds``). A failure answers 401
+   (cached per container for ``secret_cache_seconds``); ``svix-*`` headers are accepted in
+   place of ``webhook-*``. A failure answers 401
    ``{"error": "invalid_signature", "reason": "<code>"}``, enqueues nothing and is logged
-   with its reason and the webhook id only (never the secret, signature or body).
+   with its reason and the webhook id only (never the secret, signature or body). A secret
+   that cannot be read or decoded is the server's fault: 500 ``{"error": "internal_error"}``
+   and one ERROR line whose ``errorCode`` is ``contract.SECRET_ERROR_CODE`` (for an alarm).
 3. The webhook id is the idempotency key: a duplicate returns the stored 202 result without
    enqueueing again; a duplicate arriving while the first is still being enqueued answers
    409, so the sender retries later.
-4. The message is sent to the queue: ``{"id", "timestamp", "headers", "payload"}`` (the body as
-   JSON; a body that is not JSON goes as ``body_base64``). A message over the SQS limit
-   (256 KiB) is replaced by a claim check: the raw body goes to the S3 bucket under
+4. The message is sent to the queue: ``{"id", "timestamp", "headers", "body"}`` with the body
+   verbatim when it is UTF-8 JSON, ``body_base64`` otherwise (see
+   ``serverless_patterns.runtime.webhooks.message``). A message over the SQS limit (256 KiB,
+   counted in UTF-8) is replaced by a claim check: the raw body goes to the S3 bucket under
    ``contract.CLAIM_CHECK_PREFIX`` and the message carries ``claim_check`` instead
-   (``resolve_body`` / ``resolve_payload`` read it back).
+   (``resolve_body`` returns the exact bytes signed, ``resolve_payload`` the parsed JSON or
+   the bytes).
 5. 202 ``{"id": "<webhook-id>"}``.
 """
 
@@ -48,14 +53,23 @@ from serverless_patterns.runtime.idempotency import (
 )
 from serverless_patterns.runtime.idempotency.session import remaining_time_of
 from serverless_patterns.runtime.webhooks import contract
+from serverless_patterns.runtime.webhooks.message import body_fields, resolve_body, resolve_payload
 from serverless_patterns.runtime.webhooks.secrets import SecretCache
 from serverless_patterns.runtime.webhooks.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     ID_HEADER,
+    SVIX_ID_HEADER,
+    SVIX_TIMESTAMP_HEADER,
     TIMESTAMP_HEADER,
     VerifiedWebhook,
     WebhookVerificationError,
+    decode_secret,
     verify,
+)
+from serverless_patterns.runtime.webhooks.sqs_body import (
+    SQS_MESSAGE_LIMIT_BYTES,
+    sqs_json,
+    utf8_size,
 )
 
 if TYPE_CHECKING:
@@ -73,10 +87,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: SQS's message size limit (body and attributes).
-SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
 #: Request headers copied into the queued message (lower case); never the signature.
-FORWARDED_HEADERS = ("content-type", ID_HEADER, TIMESTAMP_HEADER, "user-agent")
+FORWARDED_HEADERS = (
+    "content-type",
+    ID_HEADER,
+    TIMESTAMP_HEADER,
+    SVIX_ID_HEADER,
+    SVIX_TIMESTAMP_HEADER,
+    "user-agent",
+)
 
 
 def _env_number(name: str, default: float) -> float:
@@ -104,34 +123,40 @@ def raw_body(event: Mapping[str, Any]) -> bytes:
     """The request body exactly as the client sent it (base64 decoded when API Gateway
     encoded it); ``b""`` when there is none.
 
-    Raises WebhookVerificationError("malformed_body") for a body flagged base64 that is not.
+    Raises WebhookVerificationError("malformed_body") for a body flagged base64 that is not,
+    and for a body that is not a string of Unicode text.
     """
     body = event.get("body")
     if body is None:
         return b""
-    if event.get("isBase64Encoded"):
-        try:
+    try:
+        if not isinstance(body, str):
+            raise ValueError("the body is not a string")
+        if event.get("isBase64Encoded"):
             return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise WebhookVerificationError(
-                "malformed_body", "the body is flagged base64 but does not decode"
-            ) from None
-    return str(body).encode()
+        return body.encode()
+    except (binascii.Error, ValueError):  # UnicodeEncodeError (lone surrogates) included
+        raise WebhookVerificationError(
+            "malformed_body", "the body is not text, or is flagged base64 but does not decode"
+        ) from None
+
+
+def _header_map(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """Header names in lower case; ``headers`` wins over ``multiValueHeaders`` (its last
+    value); null values, and names or values that are not strings, are ignored."""
     headers: dict[str, str] = {}
-    for name, values in (event.get("multiValueHeaders") or {}).items():
-        if values:
-            headers[name.lower()] = str(values[-1])
-    for name, value in (event.get("headers") or {}).items():
-        if value is not None:
-            headers[name.lower()] = str(value)
+    for name, values in _header_map(event.get("multiValueHeaders")).items():
+        last = values[-1] if isinstance(values, list) and values else values
+        if isinstance(name, str) and isinstance(last, str):
+            headers[name.lower()] = last
+    for name, value in _header_map(event.get("headers")).items():
+        if isinstance(name, str) and isinstance(value, str):
+            headers[name.lower()] = value
     return headers
-
-
-def _size(message: Mapping[str, Any]) -> int:
-    return len(json.dumps(message, separators=(",", ":")).encode())
 
 
 class Receiver:
@@ -234,24 +259,29 @@ class Receiver:
 
     def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         """Answers one API Gateway proxy event: 202, 401 (with a reason), 409 or 500."""
+        if not isinstance(event, Mapping):
+            event = {}
         headers = _lower_headers(event)
         try:
-            body = raw_body(event)
-            webhook = self._verify(headers, body)
+            keys = self._keys()
+        except Exception as exc:  # Secrets Manager unreachable, a SecretFormatError, bad base64
+            logger.error(
+                "%s: the webhook secret could not be read or decoded (%s); answering 500",
+                contract.SECRET_ERROR_CODE,
+                type(exc).__name__,
+                extra={"errorCode": contract.SECRET_ERROR_CODE, "errorType": type(exc).__name__},
+            )
+            return _response(500, {"error": "internal_error"})
+        try:
+            webhook = self._verify(keys, headers, raw_body(event))
         except WebhookVerificationError as exc:
+            webhook_id = headers.get(ID_HEADER) or headers.get(SVIX_ID_HEADER) or ""
             logger.warning(
                 "Webhook rejected: %s",
                 exc.reason,
-                extra={"reason": exc.reason, "webhookId": headers.get(ID_HEADER, "")[:128]},
+                extra={"reason": exc.reason, "webhookId": webhook_id[:128]},
             )
             return _response(401, {"error": "invalid_signature", "reason": exc.reason})
-        except Exception as exc:  # Secrets Manager unreachable, or a SecretFormatError
-            logger.error(
-                "Webhook not verified: the secret could not be read (%s)",
-                type(exc).__name__,
-                extra={"errorType": type(exc).__name__},
-            )
-            return _response(500, {"error": "internal_error"})
 
         keyed = Keyed(idempotency_key(self.namespace, webhook.id))
         try:
@@ -270,32 +300,34 @@ class Receiver:
             return _response(500, {"error": "internal_error"})
         return _response(202, result)
 
-    def _verify(self, headers: Mapping[str, str], body: bytes) -> VerifiedWebhook:
-        secrets = self.secrets.get(self.secret_arn)
+    def _keys(self) -> list[bytes]:
+        """The HMAC keys of the configured secrets; raises when one cannot be read or decoded
+        (a WebhookVerificationError("bad_secret") here is the server's misconfiguration)."""
+        return [decode_secret(secret) for secret in self.secrets.get(self.secret_arn)]
+
+    def _verify(
+        self, keys: list[bytes], headers: Mapping[str, str], body: bytes
+    ) -> VerifiedWebhook:
         now = self._clock() if self._clock else None
-        return verify(
-            secrets, headers, body, tolerance_seconds=int(self.tolerance_seconds), now=now
-        )
+        tolerance = int(self.tolerance_seconds)
+        return verify(keys, headers, body, tolerance_seconds=tolerance, now=now)
 
     def _enqueue(self, webhook: VerifiedWebhook, headers: Mapping[str, str]) -> dict[str, Any]:
         message: dict[str, Any] = {
             "id": webhook.id,
             "timestamp": webhook.timestamp,
             "headers": {name: headers[name] for name in FORWARDED_HEADERS if name in headers},
+            **body_fields(webhook.body),
         }
-        try:
-            message["payload"] = json.loads(webhook.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            message["body_base64"] = base64.b64encode(webhook.body).decode()
-        if _size(message) > SQS_MESSAGE_LIMIT_BYTES:
-            message = self._claim_check(webhook, message)
-        self.sqs.send_message(
-            QueueUrl=self.queue_url, MessageBody=json.dumps(message, separators=(",", ":"))
-        )
+        text = sqs_json(message)
+        claim_checked = utf8_size(text) > SQS_MESSAGE_LIMIT_BYTES
+        if claim_checked:
+            text = sqs_json(self._claim_check(webhook, message))
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=text)
         logger.info(
             "Webhook %s enqueued",
             webhook.id,
-            extra={"webhookId": webhook.id, "claimCheck": "claim_check" in message},
+            extra={"webhookId": webhook.id, "claimCheck": claim_checked},
         )
         return {"id": webhook.id}
 
@@ -319,35 +351,6 @@ class Receiver:
             "key": key,
             "size": len(webhook.body),
             "sha256": digest,
+            "json": "body" in message,
         }
         return pointer
-
-
-# --- for consumers of the queue ---------------------------------------------------------------
-
-
-def resolve_body(message: Mapping[str, Any], *, s3_client: S3Client | None = None) -> bytes:
-    """The raw webhook body of a queued message, read from S3 for a claim check.
-
-    Raises ValueError when a claim-check object does not match its recorded SHA-256.
-    """
-    claim = message.get("claim_check")
-    if claim:
-        if s3_client is None:
-            import boto3
-
-            s3_client = boto3.client("s3")
-        body = s3_client.get_object(Bucket=claim["bucket"], Key=claim["key"])["Body"].read()
-        if hashlib.sha256(body).hexdigest() != claim.get("sha256"):
-            raise ValueError(f"claim check {claim['key']}: the object does not match its hash")
-        return body
-    if "body_base64" in message:
-        return base64.b64decode(message["body_base64"])
-    return json.dumps(message.get("payload")).encode()
-
-
-def resolve_payload(message: Mapping[str, Any], *, s3_client: S3Client | None = None) -> Any:
-    """The webhook payload of a queued message as JSON, read from S3 for a claim check."""
-    if "payload" in message and not message.get("claim_check"):
-        return message["payload"]
-    return json.loads(resolve_body(message, s3_client=s3_client))

@@ -32,7 +32,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import ipaddress
-import json
 import logging
 import math
 import os
@@ -48,10 +47,12 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from serverless_patterns.runtime.batch import SqsRecord
+from serverless_patterns.runtime.json_input import MalformedJson, parse_json
 from serverless_patterns.runtime.webhooks import contract
 from serverless_patterns.runtime.webhooks.delivery import Delivery, MalformedDeliveryError
 from serverless_patterns.runtime.webhooks.secrets import SecretCache, SecretFormatError
 from serverless_patterns.runtime.webhooks.signing import WebhookVerificationError, headers
+from serverless_patterns.runtime.webhooks.sqs_body import sqs_json
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -432,8 +433,8 @@ class Sender:
         """Handles one delivery message. Raises only when the message must be retried by SQS
         (the subscriber, the secret or the queues could not be reached)."""
         try:
-            delivery = Delivery.from_json(record.json())
-        except (MalformedDeliveryError, ValueError) as exc:
+            delivery = Delivery.from_json(parse_json(record.body))
+        except (MalformedDeliveryError, MalformedJson) as exc:
             logger.error("Delivery message %s is malformed: %s", record.message_id, exc)
             self._dead_letter_raw(record, "malformed_delivery")
             return
@@ -524,7 +525,7 @@ class Sender:
         again = Delivery(delivery.subscriber_id, delivery.event_id, delivery.payload, attempt)
         self.sqs.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=json.dumps(again.to_json(), separators=(",", ":")),
+            MessageBody=sqs_json(again.to_json()),
             DelaySeconds=delay,
             MessageAttributes={
                 "reason": _string_attribute(reason),
@@ -565,7 +566,7 @@ class Sender:
     def _send_dead_letter(self, wrapper: Mapping[str, Any], reason: str) -> None:
         self.sqs.send_message(
             QueueUrl=self.dead_letter_queue_url,
-            MessageBody=json.dumps(wrapper, separators=(",", ":")),
+            MessageBody=sqs_json(wrapper),
             MessageAttributes={"reason": _string_attribute(reason)},
         )
 

@@ -1,9 +1,13 @@
 """Standard Webhooks signatures: sign a webhook, verify one.
 
 A signature is ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}." + body>`` keyed with the
-secret, a ``whsec_``-prefixed base64 string (or the raw key bytes). Headers are
+secret, a ``whsec_``-prefixed base64 string, padded or not (or the raw key bytes). Headers are
 ``webhook-id``, ``webhook-timestamp`` (Unix seconds) and ``webhook-signature`` (several
 space-separated signatures, so a sender can sign with an old and a new secret while rotating).
+``verify`` also accepts svix's names ``svix-id``, ``svix-timestamp`` and ``svix-signature``
+(same scheme): like svix's own library (``svix.webhooks.Webhook.verify``), it takes the three
+headers of one family, the ``webhook-*`` ones when all three are present, else the ``svix-*``
+ones.
 
 ::
 
@@ -31,6 +35,9 @@ __all__ = [
     "REASONS",
     "SECRET_PREFIX",
     "SIGNATURE_HEADER",
+    "SVIX_ID_HEADER",
+    "SVIX_SIGNATURE_HEADER",
+    "SVIX_TIMESTAMP_HEADER",
     "TIMESTAMP_HEADER",
     "VerifiedWebhook",
     "WebhookVerificationError",
@@ -43,6 +50,16 @@ __all__ = [
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
+SVIX_ID_HEADER = "svix-id"
+SVIX_TIMESTAMP_HEADER = "svix-timestamp"
+SVIX_SIGNATURE_HEADER = "svix-signature"
+#: The header families accepted, in order of preference: (id, timestamp, signature).
+_HEADER_FAMILIES = (
+    (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    (SVIX_ID_HEADER, SVIX_TIMESTAMP_HEADER, SVIX_SIGNATURE_HEADER),
+)
+#: Digits of the largest timestamp read (leading zeros aside): 10**15 s is 31 million years away.
+_MAX_TIMESTAMP_DIGITS = 15
 SECRET_PREFIX = "whsec_"
 #: The only signature version this module signs and verifies; other versions are ignored.
 _VERSION = "v1"
@@ -54,13 +71,13 @@ _DIGEST_BYTES = hashlib.sha256().digest_size
 #: Every ``WebhookVerificationError.reason``.
 REASONS = frozenset(
     {
-        "missing_header",  # webhook-id, webhook-timestamp or webhook-signature absent or empty
+        "missing_header",  # webhook-id, -timestamp or -signature (or svix-*) absent or empty
         "malformed_timestamp",  # webhook-timestamp is not an integer number of seconds
         "timestamp_too_old",  # older than the tolerance
         "timestamp_too_new",  # further in the future than the tolerance
         "malformed_signature",  # the signature list has no parseable "<version>,<base64>"
         "no_supported_signature",  # only signatures of versions other than v1
-        "bad_secret",  # a secret is not valid base64 (or empty)
+        "bad_secret",  # a secret is not base64 (padding optional), or is empty
         "no_secret",  # no secret was given to verify with
         "no_matching_signature",  # no v1 signature matches any secret
         "malformed_body",  # (receiver) a body flagged base64 that does not decode
@@ -90,10 +107,11 @@ class VerifiedWebhook:
 
 def decode_secret(secret: str | bytes) -> bytes:
     """The HMAC key of a secret: raw bytes as given; a string is base64 after an optional
-    ``whsec_`` prefix.
+    ``whsec_`` prefix, with or without its ``=`` padding (the Standard Webhooks reference
+    library pads before decoding too).
 
-    Raises WebhookVerificationError("bad_secret") for an empty key or invalid base64 (the
-    message never contains the secret).
+    Raises WebhookVerificationError("bad_secret") for an empty key, or a character outside the
+    base64 alphabet (the message never contains the secret).
     """
     if isinstance(secret, bytes):
         key = secret
@@ -102,7 +120,7 @@ def decode_secret(secret: str | bytes) -> bytes:
         if text.startswith(SECRET_PREFIX):
             text = text[len(SECRET_PREFIX) :]
         try:
-            key = base64.b64decode(text, validate=True)
+            key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise WebhookVerificationError("bad_secret", "the secret is not valid base64") from None
     if not key:
@@ -111,7 +129,8 @@ def decode_secret(secret: str | bytes) -> bytes:
 
 
 def _digest(key: bytes, msg_id: str, timestamp: str, body: bytes) -> bytes:
-    signed = f"{msg_id}.{timestamp}.".encode() + body
+    # surrogatepass: an id no HTTP header can carry still signs (and never matches) without error
+    signed = f"{msg_id}.{timestamp}.".encode("utf-8", "surrogatepass") + body
     return hmac.new(key, signed, hashlib.sha256).digest()
 
 
@@ -137,11 +156,19 @@ def headers(
     }
 
 
-def _header(values: Mapping[str, str], name: str) -> str:
+def _signed_headers(values: Mapping[str, str]) -> tuple[str, str, str]:
+    """(id, timestamp, signature) of the first header family present in full; names match
+    case-insensitively, the first non-empty value of a name counts."""
+    found: dict[str, str] = {}
     for key, value in values.items():
-        if key.lower() == name and isinstance(value, str) and value.strip():
-            return value.strip()
-    raise WebhookVerificationError("missing_header", f"the {name} header is missing or empty")
+        if isinstance(key, str) and isinstance(value, str) and value.strip():
+            found.setdefault(key.lower(), value.strip())
+    for family in _HEADER_FAMILIES:
+        if all(name in found for name in family):
+            msg_id, timestamp, signature = (found[name] for name in family)
+            return msg_id, timestamp, signature
+    missing = next(name for name in _HEADER_FAMILIES[0] if name not in found)
+    raise WebhookVerificationError("missing_header", f"the {missing} header is missing or empty")
 
 
 def _signatures(header: str) -> list[bytes]:
@@ -183,20 +210,23 @@ def verify(
 
     :param secrets: the secrets any signature may be made with (several while rotating);
         each a ``whsec_`` base64 string or raw bytes. Every one must decode.
-    :param headers: the request headers; names are matched case-insensitively.
+    :param headers: the request headers; names are matched case-insensitively, and
+        ``svix-*`` names are accepted in place of ``webhook-*`` ones.
     :param body: the raw body exactly as received (not re-serialised JSON).
     :param tolerance_seconds: how far the timestamp may lie from ``now``, in each direction.
         Default: - 300 seconds.
     :param now: the current Unix time. Default: - ``time.time()``.
     """
-    msg_id = _header(headers, ID_HEADER)
-    raw_timestamp = _header(headers, TIMESTAMP_HEADER)
-    signature_header = _header(headers, SIGNATURE_HEADER)
+    msg_id, raw_timestamp, signature_header = _signed_headers(headers)
     if not raw_timestamp.isascii() or not raw_timestamp.isdigit():
         raise WebhookVerificationError(
             "malformed_timestamp", "the webhook-timestamp header is not a Unix time in seconds"
         )
-    timestamp = int(raw_timestamp)
+    digits = raw_timestamp.lstrip("0") or "0"
+    if len(digits) > _MAX_TIMESTAMP_DIGITS:
+        # int() of over 4,300 digits raises ValueError; any such number is too far ahead anyway.
+        raise WebhookVerificationError("timestamp_too_new", "the timestamp is too new")
+    timestamp = int(digits)
     current = time.time() if now is None else now
     if timestamp < current - tolerance_seconds:
         raise WebhookVerificationError("timestamp_too_old", "the timestamp is too old")

@@ -168,8 +168,9 @@ class WebhookReceiver(Construct):
             Default: - a new bucket as described above.
         :param claim_check_expiry_days: days before a claim-check object is deleted (1-365).
             Default: - 7.
-        :param claim_check_versioned: keep object versions in the new bucket.
-            Default: - not versioned (objects are written once and expire).
+        :param claim_check_versioned: keep object versions in the new bucket, so an object
+            overwritten or deleted by mistake can be restored; noncurrent versions expire after
+            1 day. Default: - versioned.
         :param alarms: alarm thresholds. Default: - ``WebhookReceiverAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
@@ -239,7 +240,7 @@ class WebhookReceiver(Construct):
             )
         #: The claim-check bucket for payloads too large for the queue.
         self.claim_check_bucket: s3.IBucket = claim_check_bucket or self._new_bucket(
-            expiry_days, bool(claim_check_versioned)
+            expiry_days, claim_check_versioned is not False
         )
 
         #: The verifier function behind the API.

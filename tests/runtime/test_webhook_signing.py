@@ -12,6 +12,7 @@ from serverless_patterns.runtime.webhooks.signing import (
     REASONS,
     VerifiedWebhook,
     WebhookVerificationError,
+    decode_secret,
     headers,
     sign,
     verify,
@@ -151,7 +152,9 @@ def test_a_malformed_signature_list_is_rejected(value: str) -> None:
     assert reason_of([SECRET], signed() | {"webhook-signature": value}) == "malformed_signature"
 
 
-@pytest.mark.parametrize("secret", ["whsec_not*base64", "whsec_", "whsec_abc"])
+@pytest.mark.parametrize(
+    "secret", ["whsec_not*base64", "whsec_", "whsec_a", "whsec_ab cd", "whsec_abc-_", "whsec_ab=c"]
+)
 def test_a_bad_base64_secret_is_an_error(secret: str) -> None:
     assert reason_of([secret], signed()) == "bad_secret"
     with pytest.raises(WebhookVerificationError, match="bad_secret"):
@@ -202,3 +205,90 @@ def test_any_change_to_id_timestamp_or_body_breaks_verification(
     with pytest.raises(WebhookVerificationError) as caught:
         verify([SECRET], hdrs, body, now=NOW)
     assert caught.value.reason == "no_matching_signature"
+
+
+# --- issue 12 ---------------------------------------------------------------------------------
+
+#: A 32-byte key whose base64 form has one "=" of padding, and two for a 31-byte key.
+_PADDED_KEYS = (b"u" * 32, b"v" * 31)
+
+
+@pytest.mark.parametrize("key", _PADDED_KEYS, ids=["one pad", "two pads"])
+def test_an_unpadded_base64_secret_is_the_same_secret(key: bytes) -> None:
+    # Issue 12 item 5. The Standard Webhooks reference library pads before decoding
+    # (standard-webhooks libraries/python/standardwebhooks/webhooks.py: Webhook.__init__ adds
+    # "==", as b64decode skips extra padding), so an unpadded secret is accepted there.
+    padded = "whsec_" + base64.b64encode(key).decode()
+    unpadded = padded.rstrip("=")
+    assert unpadded != padded
+    assert sign(unpadded, MSG_ID, NOW, BODY) == sign(key, MSG_ID, NOW, BODY)
+    assert verify([unpadded], headers(padded, MSG_ID, NOW, BODY), BODY, now=NOW).body == BODY
+
+
+SVIX_NAMES = {
+    "webhook-id": "svix-id",
+    "webhook-timestamp": "svix-timestamp",
+    "webhook-signature": "svix-signature",
+}
+
+
+def svix(hdrs: dict[str, str], *, case: str = "lower") -> dict[str, str]:
+    renamed = {SVIX_NAMES[name]: value for name, value in hdrs.items()}
+    return {getattr(name, case)(): value for name, value in renamed.items()}
+
+
+@pytest.mark.parametrize("case", ["lower", "upper", "title"])
+def test_svix_header_names_are_accepted(case: str) -> None:
+    # Issue 12 item 6. svix signs with the same scheme under svix-id / svix-timestamp /
+    # svix-signature; its library (svix/svix-webhooks python/svix/webhooks.py:
+    # Webhook.verify) reads that family, else the webhook-* family.
+    verified = verify([SECRET], svix(signed(), case=case), BODY, now=NOW)
+    assert verified == VerifiedWebhook(MSG_ID, NOW, BODY)
+
+
+def test_svix_headers_are_checked_like_webhook_headers() -> None:
+    assert reason_of([SECRET], svix(signed(OTHER_SECRET))) == "no_matching_signature"
+    assert reason_of([SECRET], svix(signed(ts=NOW - 400))) == "timestamp_too_old"
+    partial = svix(signed())
+    del partial["svix-signature"]
+    assert reason_of([SECRET], partial) == "missing_header"
+
+
+def test_one_header_family_is_used_whole_never_mixed() -> None:
+    # A complete webhook-* family wins; its headers are never combined with svix-* ones.
+    good, other = signed(), headers(SECRET, "msg_other", NOW, BODY)
+    assert verify([SECRET], good | svix(other), BODY, now=NOW).id == MSG_ID
+    mixed = {"webhook-id": MSG_ID, "webhook-timestamp": str(NOW)} | svix(other)
+    assert verify([SECRET], mixed, BODY, now=NOW).id == "msg_other"
+    del mixed["svix-id"]
+    assert reason_of([SECRET], mixed) == "missing_header"
+
+
+@pytest.mark.parametrize("digits", [16, 4_301, 5_000])
+def test_a_timestamp_with_thousands_of_digits_is_too_new_not_a_crash(digits: int) -> None:
+    # int() of more than 4,300 digits raises ValueError (Python's int-string limit).
+    value = "9" * digits
+    assert reason_of([SECRET], signed() | {"webhook-timestamp": value}) == "timestamp_too_new"
+    # Leading zeros do not count: this is NOW, in the window (the signature covers other text).
+    zeros = signed() | {"webhook-timestamp": "0" * 5_000 + str(NOW)}
+    assert reason_of([SECRET], zeros) == "no_matching_signature"
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(max_size=60))
+def test_decode_secret_accepts_or_refuses_with_bad_secret_only(secret: str) -> None:
+    """Property: any string is a key or a ``bad_secret`` error; a base64-alphabet string of
+    a valid length decodes to what its padded form decodes to."""
+    text = secret.strip().removeprefix("whsec_")
+    try:
+        key = decode_secret(secret)
+    except WebhookVerificationError as error:
+        assert error.reason == "bad_secret"
+        assert str(error) in {  # fixed messages: never the secret
+            "bad_secret: the secret is not valid base64",
+            "bad_secret: the secret is empty",
+        }
+        return
+    padded = text + "=" * (-len(text) % 4)
+    assert key == base64.b64decode(padded, validate=True)
+    assert key

@@ -396,11 +396,14 @@ def test_bucket_is_encrypted_private_tls_only_and_expires_objects(stack: Stack) 
                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
                 "ExpirationInDays": 7,
                 "Id": "ExpireClaimChecks",
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                 "Status": "Enabled",
             }
         ]
     }
-    assert "VersioningConfiguration" not in props
+    # Issue 12: versioned by default, so an object overwritten or deleted by mistake can be
+    # restored; noncurrent versions expire after a day so they do not pile up.
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     policy = only(template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]
     assert any(
         s["Effect"] == "Deny"
@@ -411,12 +414,12 @@ def test_bucket_is_encrypted_private_tls_only_and_expires_objects(stack: Stack) 
 
 
 def test_bucket_expiry_and_versioning_are_configurable(stack: Stack) -> None:
-    receiver(stack, claim_check_expiry_days=3, claim_check_versioned=True)
+    receiver(stack, claim_check_expiry_days=3, claim_check_versioned=False)
     props = only(Template.from_stack(stack), "AWS::S3::Bucket")["Properties"]
-    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "VersioningConfiguration" not in props
     [rule] = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 3
-    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert "NoncurrentVersionExpiration" not in rule
 
 
 def test_existing_bucket_is_used(stack: Stack) -> None:
