@@ -16,10 +16,11 @@ queue, and SQS moves it to the dead-letter queue after ``maxReceiveCount`` recei
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict
+
+from serverless_patterns.runtime.json_input import MalformedJson, parse_json
 
 __all__ = [
     "BatchItemFailure",
@@ -91,15 +92,15 @@ class SqsRecord:
         return self.message_group_id is not None or arn.endswith(".fifo")
 
     def json(self) -> Any:
-        """Parse the body as JSON; raise MalformedRecordError if it is not valid JSON."""
+        """Parse the body as JSON; raise MalformedRecordError if it is not JSON this runtime can
+        parse (``runtime.json_input``: a syntax error, an integer over Python's digit limit,
+        nesting too deep)."""
         try:
-            return json.loads(self.body)
-        except json.JSONDecodeError as exc:
-            # exc.msg and the position never contain the body; `from None` keeps exc.doc
-            # (the whole body) out of tracebacks.
+            return parse_json(self.body)
+        except MalformedJson as exc:
+            # The reason never contains the body; `from None` keeps it out of tracebacks.
             raise MalformedRecordError(
-                f"Record {self.message_id}: body is not valid JSON "
-                f"({exc.msg} at line {exc.lineno} column {exc.colno})"
+                f"Record {self.message_id}: body is not valid JSON ({exc})"
             ) from None
 
     def __repr__(self) -> str:

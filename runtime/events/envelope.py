@@ -28,13 +28,13 @@ the idempotency machinery (and boto3) is imported only by a handler that uses it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from serverless_patterns.runtime.batch import LambdaHandler, SqsRecord, batch_handler
+from serverless_patterns.runtime.json_input import MalformedJson, parse_json
 
 if TYPE_CHECKING:
     from serverless_patterns.runtime.idempotency.store import DynamoDBStore
@@ -141,19 +141,16 @@ class EventEnvelope:
         """Parses the body of an SQS record that an EventBridge rule delivered to a queue.
 
         Raises MalformedEventError naming the message id and what is wrong: a body that is not
-        JSON, or an envelope with missing or mistyped fields.
+        JSON this runtime can parse (``runtime.json_input``), or an envelope with missing or
+        mistyped fields.
         """
         sqs_record = record if isinstance(record, SqsRecord) else SqsRecord(record)
         where = f"Record {sqs_record.message_id}"
         try:
-            body = json.loads(sqs_record.body)
-        except json.JSONDecodeError as exc:
-            # exc.msg and the position never contain the body; `from None` keeps exc.doc
-            # (the whole body) out of tracebacks.
-            raise MalformedEventError(
-                f"{where}: body is not valid JSON ({exc.msg} at line {exc.lineno} column "
-                f"{exc.colno})"
-            ) from None
+            body = parse_json(sqs_record.body)
+        except MalformedJson as exc:
+            # The reason never contains the body; `from None` keeps it out of tracebacks.
+            raise MalformedEventError(f"{where}: body is not valid JSON ({exc})") from None
         return cls.from_event(body, where=where)
 
 
