@@ -16,13 +16,16 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 ## depends on the lock, so a changed lock reinstalls.
 LOCK := requirements-dev.txt
 
-# The venv and uv, at the lock's version, installed into it with pip (no global install).
-# If uv cannot be installed, pip does the installs instead, and says so.
+# The venv, without pip (ensurepip alone takes longer than uv's whole install), and uv at the
+# lock's version, installed into it by the interpreter's own pip (no global install). If that
+# fails, the venv gets pip and tries again; without uv, pip does the installs, and says so.
+UV_REQUIREMENT = "$$(grep -E '^uv==' $(LOCK) || echo uv)"
 $(VENV)/.installer: $(LOCK)
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' $(LOCK) || echo uv)" \
-	  || { echo "make: uv could not be installed into $(VENV): installing with pip (slower)"; \
-	       $(BIN)/python -m pip install --quiet --upgrade pip; }
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet $(UV_REQUIREMENT) \
+	  || { $(BIN)/python -m ensurepip --default-pip \
+	       && $(BIN)/python -m pip install --quiet $(UV_REQUIREMENT); } \
+	  || echo "make: uv could not be installed into $(VENV): installing with pip (slower)"
 	touch $@
 
 # $(call install,ARGS): install ARGS at the lock's versions, with uv if the venv has it.
