@@ -1,5 +1,7 @@
 # One entry point for people and CI. `make synth` and `make test` set everything up first.
 PYTHON ?= python3
+# Resolved before PATH puts the venv first: the interpreter that creates the venv and installs uv.
+HOST_PYTHON := $(shell command -v $(PYTHON) || echo $(PYTHON))
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
@@ -21,8 +23,8 @@ LOCK := requirements-dev.txt
 # fails, the venv gets pip and tries again; without uv, pip does the installs, and says so.
 UV_REQUIREMENT = "$$(grep -E '^uv==' $(LOCK) || echo uv)"
 $(VENV)/.installer: $(LOCK)
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(BIN)/python install --quiet $(UV_REQUIREMENT) \
+	[ -x $(BIN)/python ] || $(HOST_PYTHON) -m venv --without-pip $(VENV)
+	$(HOST_PYTHON) -m pip --python $(BIN)/python install --quiet $(UV_REQUIREMENT) \
 	  || { $(BIN)/python -m ensurepip --default-pip \
 	       && $(BIN)/python -m pip install --quiet $(UV_REQUIREMENT); } \
 	  || echo "make: uv could not be installed into $(VENV): installing with pip (slower)"
