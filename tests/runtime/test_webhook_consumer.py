@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -52,3 +53,18 @@ def test_claim_check_is_read_from_s3(aws_client: Callable[[str], Any]) -> None:
     }
     with pytest.raises(ValueError, match="does not match its hash"):
         webhook_consumer.handle_webhook(SqsRecord(envelope_record(tampered, "m3")))
+
+
+def test_a_form_webhook_is_processed_as_bytes_not_failed() -> None:
+    # Issue 12 item 2: resolve_payload ran json.loads on a body_base64 form body, so every
+    # non-JSON webhook the receiver accepted failed here and ended in the DLQ.
+    form = b"event=invoice.paid&amount=42"
+    message = {
+        "id": "msg_form",
+        "timestamp": 1_700_000_000,
+        "headers": {"content-type": "application/x-www-form-urlencoded"},
+        "body_base64": base64.b64encode(form).decode(),
+    }
+    event = sqs_event([envelope_record(message, "form")])
+    assert webhook_consumer.handler(event, None) == {"batchItemFailures": []}
+    assert webhook_consumer.handle_webhook(SqsRecord(envelope_record(message, "again"))) == form
