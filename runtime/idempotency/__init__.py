@@ -7,19 +7,26 @@
   (``IDEMPOTENCY_EXPIRES_AFTER_SECONDS``, default one hour) and client they share.
 """
 
-from serverless_patterns.runtime.idempotency.decorator import idempotent
-from serverless_patterns.runtime.idempotency.errors import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyError,
-    IdempotencyKeyError,
-    IdempotencyPersistenceError,
-    IdempotencyResultError,
-    IdempotencyValidationError,
-)
-from serverless_patterns.runtime.idempotency.keys import data_hash, idempotency_key
-from serverless_patterns.runtime.idempotency.session import IdempotentBatch, Keyed
-from serverless_patterns.runtime.idempotency.sqs_batch import idempotent_batch_handler
-from serverless_patterns.runtime.idempotency.store import DynamoDBStore
+from typing import TYPE_CHECKING
+
+from serverless_patterns.runtime._lazy_exports import lazy_exports
+
+# Each name's module is imported when the name is first read (``lazy_exports``), so importing
+# one name does not load the others' dependencies. These imports are the list it reads.
+if TYPE_CHECKING:
+    from serverless_patterns.runtime.idempotency.decorator import idempotent
+    from serverless_patterns.runtime.idempotency.errors import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyError,
+        IdempotencyKeyError,
+        IdempotencyPersistenceError,
+        IdempotencyResultError,
+        IdempotencyValidationError,
+    )
+    from serverless_patterns.runtime.idempotency.keys import data_hash, idempotency_key
+    from serverless_patterns.runtime.idempotency.session import IdempotentBatch, Keyed
+    from serverless_patterns.runtime.idempotency.sqs_batch import idempotent_batch_handler
+    from serverless_patterns.runtime.idempotency.store import DynamoDBStore
 
 __all__ = [
     "DynamoDBStore",
@@ -36,3 +43,5 @@ __all__ = [
     "idempotent",
     "idempotent_batch_handler",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals())

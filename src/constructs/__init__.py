@@ -3,35 +3,45 @@
 ``from serverless_patterns.constructs import QueueWorker``
 """
 
-from serverless_patterns.constructs._api_hygiene import DEFAULT_USAGE_TIERS, UsagePlanTier
-from serverless_patterns.constructs._deployment_config import TrafficShift
-from serverless_patterns.constructs._event_targets import (
-    BufferedTarget,
-    EventBusTarget,
-    LambdaTarget,
-    QueueTarget,
-    StateMachineTarget,
-    TargetSpec,
-    TopicTarget,
-)
-from serverless_patterns.constructs._function import BaselineFunction
-from serverless_patterns.constructs._idempotency import IdempotencyOptions
-from serverless_patterns.constructs._runtime_asset import runtime_code
-from serverless_patterns.constructs.alarm_topic import AlarmTopic
-from serverless_patterns.constructs.api_gateway_account import ApiGatewayCloudWatchRole
-from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
-from serverless_patterns.constructs.event_bus_fan_out import (
-    EventBusFanOut,
-    EventBusFanOutAlarms,
-    EventPatternSpec,
-    FanOutRule,
-    FanOutRuleOptions,
-    FanOutTarget,
-)
-from serverless_patterns.constructs.idempotency_table import IdempotencyTable
-from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
-from serverless_patterns.constructs.webhook_receiver import WebhookReceiver, WebhookReceiverAlarms
-from serverless_patterns.constructs.webhook_sender import WebhookSender
+from typing import TYPE_CHECKING
+
+from serverless_patterns.runtime._lazy_exports import lazy_exports
+
+# Each name's module is imported when the name is first read (``lazy_exports``), so importing
+# one name does not load the others' dependencies. These imports are the list it reads.
+if TYPE_CHECKING:
+    from serverless_patterns.constructs._api_hygiene import DEFAULT_USAGE_TIERS, UsagePlanTier
+    from serverless_patterns.constructs._deployment_config import TrafficShift
+    from serverless_patterns.constructs._event_targets import (
+        BufferedTarget,
+        EventBusTarget,
+        LambdaTarget,
+        QueueTarget,
+        StateMachineTarget,
+        TargetSpec,
+        TopicTarget,
+    )
+    from serverless_patterns.constructs._function import BaselineFunction
+    from serverless_patterns.constructs._idempotency import IdempotencyOptions
+    from serverless_patterns.constructs._runtime_asset import runtime_code
+    from serverless_patterns.constructs.alarm_topic import AlarmTopic
+    from serverless_patterns.constructs.api_gateway_account import ApiGatewayCloudWatchRole
+    from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
+    from serverless_patterns.constructs.event_bus_fan_out import (
+        EventBusFanOut,
+        EventBusFanOutAlarms,
+        EventPatternSpec,
+        FanOutRule,
+        FanOutRuleOptions,
+        FanOutTarget,
+    )
+    from serverless_patterns.constructs.idempotency_table import IdempotencyTable
+    from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
+    from serverless_patterns.constructs.webhook_receiver import (
+        WebhookReceiver,
+        WebhookReceiverAlarms,
+    )
+    from serverless_patterns.constructs.webhook_sender import WebhookSender
 
 __all__ = [
     "DEFAULT_USAGE_TIERS",
@@ -65,3 +75,5 @@ __all__ = [
     "WebhookSender",
     "runtime_code",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals())
