@@ -63,13 +63,14 @@ def test_a_standard_queue_record_is_not_fifo_but_a_fifo_arn_alone_makes_it_fifo(
     assert SqsRecord(sqs_record("{}", message_id="m1", group_id="g")).is_fifo is True
 
 
-def test_malformed_json_error_gives_line_and_column_not_the_body() -> None:
+def test_malformed_json_error_gives_the_position_not_the_body() -> None:
     record = SqsRecord(sqs_record('{\n  "a": tru', message_id="m-7"))
     with pytest.raises(MalformedRecordError) as raised:
         record.json()
-    assert str(raised.value) == (
-        "Record m-7: body is not valid JSON (Expecting value at line 2 column 8)"
-    )
+    message = str(raised.value)
+    assert message.startswith("Record m-7: body is not valid JSON (")
+    assert "line 2 column 8" in message
+    assert "tru" not in message
 
 
 def test_a_record_that_is_not_an_object_fails_the_batch_before_any_record_runs() -> None:
