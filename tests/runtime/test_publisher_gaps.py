@@ -412,3 +412,32 @@ def test_backoff_is_full_jitter_below_a_capped_doubling() -> None:
     waits = [publisher.backoff_seconds(n) for n in (1, 2, 3, 4)]
     assert calls == [(0, 0.25), (0, 0.5), (0, 1.0), (0, 1.5)]
     assert waits == [0.125, 0.25, 0.5, 0.75]
+
+
+def sending_threads(publisher: EventPublisher) -> list[str]:
+    """The name of the thread each PutEvents request of ``publisher`` is sent from."""
+    names: list[str] = []
+    publisher.client.meta.events.register(
+        "before-send.events.PutEvents",
+        lambda **_: names.append(threading.current_thread().name),
+    )
+    return names
+
+
+def test_several_calls_are_sent_from_the_publishers_threads(proxy: ScriptedProxy) -> None:
+    publisher = publisher_via(proxy, max_concurrency=2)
+    names = sending_threads(publisher)
+    assert publisher.publish(events(25)).ok
+    assert len(names) == 3
+    assert all(name.startswith("event-publisher") for name in names)
+
+
+def test_one_call_or_one_thread_sends_from_the_callers_thread(proxy: ScriptedProxy) -> None:
+    caller = threading.current_thread().name
+    concurrent = publisher_via(proxy, max_concurrency=4)
+    one_call = sending_threads(concurrent)
+    assert concurrent.publish(events(10)).ok
+    sequential = publisher_via(proxy, max_concurrency=1)
+    one_thread = sending_threads(sequential)
+    assert sequential.publish(events(25)).ok  # three calls, one at a time
+    assert (one_call, one_thread) == ([caller], [caller] * 3)

@@ -229,3 +229,24 @@ def test_the_reason_attribute_is_the_code_alone() -> None:
     assert caught.value.args == (
         "no_matching_signature: no signature matches the body, id and timestamp",
     )
+
+
+def test_verify_takes_its_first_three_arguments_by_keyword_too() -> None:
+    verified = verify(secrets=[SECRET], headers=signed(), body=BODY, now=NOW)
+    assert verified == ACCEPTED
+
+
+def test_a_signature_without_a_version_is_malformed_not_unsupported() -> None:
+    digest = signed()["webhook-signature"].split(",", 1)[1]
+    assert error_of([SECRET], signed() | {"webhook-signature": f",{digest}"}) == (
+        "malformed_signature: no signature of the form <version>,<base64> was found"
+    )
+
+
+def test_a_timestamp_of_15_digits_is_read_and_one_of_16_is_too_new() -> None:
+    # 15 digits (leading zeros aside) are read as a number; more are too new without reading.
+    far = 10**14  # 15 digits, the largest timestamp size read
+    hdrs = headers(SECRET, MSG_ID, far, BODY)
+    assert verify([SECRET], hdrs, BODY, now=far).timestamp == far
+    hdrs = headers(SECRET, MSG_ID, 10**15, BODY)
+    assert error_of([SECRET], hdrs, now=10**15) == "timestamp_too_new: the timestamp is too new"
