@@ -28,7 +28,9 @@ def data_hash(data: Any) -> str:
         text = canonical_json(data)
     except (TypeError, ValueError) as exc:  # not JSON-serializable, or a circular reference
         raise IdempotencyKeyError(f"the selected data is not JSON-serializable: {exc}") from None
-    return hashlib.sha256(text.encode()).hexdigest()
+    # A JSON string escape such as "\\ud800" decodes to a lone surrogate, which strict UTF-8
+    # refuses; surrogatepass gives such text its own stable bytes (other text is unchanged).
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def jmespath_selector(expression: str) -> Selector:

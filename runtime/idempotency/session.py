@@ -216,7 +216,12 @@ class IdempotentBatch:
                 f"the result cannot be stored as JSON ({type(exc).__name__}: {exc}); return "
                 "JSON-serializable data"
             ) from None
-        size = len(text.encode()) + len(key or "") + _ITEM_OVERHEAD_BYTES
+        try:
+            encoded = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: store it as a JSON escape instead
+            text = json.dumps(result, separators=(",", ":"))
+            encoded = text.encode()
+        size = len(encoded) + len(key or "") + _ITEM_OVERHEAD_BYTES
         if size > _ITEM_LIMIT_BYTES:
             raise IdempotencyResultError(
                 f"the result is {size} bytes with its record, above DynamoDB's item limit of "

@@ -880,3 +880,26 @@ def test_reference_payments_handler_captures_each_payment_once_and_rejects_alter
     altered_ids = {m["MessageId"] for m in dead if m["Body"] in (altered_amount, altered_currency)}
     assert {error_types(caplog)[mid] for mid in altered_ids} == {"IdempotencyValidationError"}
     assert set(error_types(caplog)) == altered_ids, "resends of captured payments succeed"
+
+
+def test_a_result_holding_a_lone_surrogate_is_stored_and_returned_to_duplicates(
+    moto_dynamodb: DynamoDBClient, idempotency_table: str
+) -> None:
+    """A result decoded from JSON may hold a lone surrogate (the escape "\\udc80"), which
+    strict UTF-8 cannot encode: the record is completed with the result as a JSON escape, and
+    a duplicate gets the same result back without running the work again."""
+    runs: list[str] = []
+    store = DynamoDBStore(idempotency_table, client=moto_dynamodb, read_first=False)
+
+    def note(record: SqsRecord) -> dict[str, str]:
+        runs.append(record.message_id)
+        return {"note": json.loads('"caf\\udc80"')}
+
+    handler = idempotent_batch_handler(note, key="payment_id", store=store, namespace=NAMESPACE)
+    event = payment_event([payment(1)])
+    assert handler(event, LambdaContext(30_000)) == {"batchItemFailures": []}
+    assert handler(event, LambdaContext(30_000)) == {"batchItemFailures": []}
+    assert runs == ["m-pay-0001"]
+    item = scan(moto_dynamodb, idempotency_table)[key_of("pay-0001")]
+    assert status(item) == "COMPLETED"
+    assert json.loads(item[schema.DATA_ATTRIBUTE]["S"]) == {"note": "caf\udc80"}

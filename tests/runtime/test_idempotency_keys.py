@@ -132,3 +132,19 @@ def test_record_key_and_validation_hash() -> None:
     assert keyed.key == idempotency_key("ns", "p1")
     assert keyed.validation == data_hash(5)
     assert keyed.error is None
+
+
+def test_a_key_holding_a_lone_surrogate_is_hashed_not_refused() -> None:
+    """JSON may carry the escape "\\ud800", which Python decodes to a lone surrogate: a valid
+    event must get a stable key, distinct from the replacement character's."""
+    payment_id = json.loads('"pay-\\ud800"')
+    key = idempotency_key("payments", payment_id)
+    assert key == idempotency_key("payments", json.loads('"pay-\\ud800"'))
+    assert key != idempotency_key("payments", "pay-\ufffd")
+    assert data_hash([payment_id]) != data_hash(["pay-"])
+
+
+@given(st.text(st.characters(categories=["Cs"]) | st.characters(), min_size=1))
+def test_any_string_key_is_hashed(text: str) -> None:
+    """Any non-empty string, lone surrogates (category Cs) included, gets a key."""
+    assert idempotency_key("ns", text) == idempotency_key("ns", str(text))
