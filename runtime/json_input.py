@@ -9,6 +9,7 @@ catches only ``JSONDecodeError`` answers 500 (or fails a whole batch) for client
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -16,9 +17,27 @@ class MalformedJson(ValueError):
     """The input is not JSON this runtime accepts; the message names why, never the input."""
 
 
-def parse_json(data: str | bytes | bytearray) -> Any:
-    """``json.loads(data)``, raising only ``MalformedJson`` for any input it cannot parse."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number is out of the range of a double")
+    return value
+
+
+def parse_json(data: str | bytes | bytearray, *, finite: bool = False) -> Any:
+    """``json.loads(data)``, raising only ``MalformedJson`` for any input it cannot parse.
+
+    :param finite: also refuse what strict JSON cannot carry and ``json.loads`` accepts: the
+        ``NaN`` and ``Infinity`` literals, and numbers beyond a double's range (``1e999``).
+        Default: - accepted, as ``json.loads`` does.
+    """
     try:
+        if finite:
+            return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
         return json.loads(data)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError included
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:120]

@@ -35,7 +35,6 @@ import base64
 import binascii
 import json
 import logging
-import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -124,26 +123,9 @@ class Request:
         if self.raw_body is None or not self.raw_body.strip():
             raise HttpError(400, "A JSON request body is required", "MissingBody")
         try:
-            data = parse_json(self.raw_body)
+            return parse_json(self.raw_body, finite=True)
         except MalformedJson as error:
             raise HttpError(400, "The request body is not valid JSON", "MalformedJson") from error
-        if not _numbers_are_finite(data):
-            raise HttpError(400, "The request body is not valid JSON", "MalformedJson")
-        return data
-
-
-def _numbers_are_finite(data: Any) -> bool:
-    """False when ``data`` holds NaN or an infinity (JSON's NaN/Infinity literals, 1e999)."""
-    pending = [data]
-    while pending:  # a loop, not recursion: the body may be nested almost to the limit
-        item = pending.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return False
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return True
 
 
 RouteHandler = Callable[[Request], Any]
