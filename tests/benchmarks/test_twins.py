@@ -14,32 +14,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
+from aws_cdk import aws_s3_assets as s3_assets
 
 from benchmarks.twins import hand_written, library
-from serverless_patterns.constructs._runtime_asset import stage_runtime
 from tests.conftest import REPO_ROOT, new_app
 
 Template = dict[str, Any]
 
 
-def _synth(app: App, stack_id: str) -> Template:
-    template: Template = app.synth().get_stack_by_name(stack_id).template
+@pytest.fixture(scope="module")
+def library_synth() -> tuple[Template, Path]:
+    """The library stack's template, and the code folder its assembly holds (the twin deploys
+    that folder, so an edit of runtime/ between the two synths cannot tell them apart)."""
+    app = new_app()
+    stack = library.LibraryStack(app, library.STACK_ID)
+    assembly = app.synth()
+    (asset_path,) = {
+        construct.asset_path
+        for construct in stack.node.find_all()
+        if isinstance(construct, s3_assets.Asset)
+    }
+    template: Template = assembly.get_stack_by_name(library.STACK_ID).template
+    return template, Path(assembly.directory) / asset_path
+
+
+@pytest.fixture(scope="module")
+def library_template(library_synth: tuple[Template, Path]) -> Template:
+    return library_synth[0]
+
+
+@pytest.fixture(scope="module")
+def twin_template(library_synth: tuple[Template, Path]) -> Template:
+    app = new_app()
+    hand_written.HandWrittenStack(app, hand_written.STACK_ID, asset_dir=library_synth[1])
+    template: Template = app.synth().get_stack_by_name(hand_written.STACK_ID).template
     return template
-
-
-@pytest.fixture(scope="module")
-def library_template() -> Template:
-    app = new_app()
-    library.LibraryStack(app, library.STACK_ID)
-    return _synth(app, library.STACK_ID)
-
-
-@pytest.fixture(scope="module")
-def twin_template() -> Template:
-    app = new_app()
-    hand_written.HandWrittenStack(app, hand_written.STACK_ID, asset_dir=stage_runtime())
-    return _synth(app, hand_written.STACK_ID)
 
 
 def _resources(template: Template, resource_type: str) -> list[dict[str, Any]]:
