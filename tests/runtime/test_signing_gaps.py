@@ -12,6 +12,7 @@ the base64 alphabet are refused.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 
 import pytest
@@ -250,3 +251,10 @@ def test_a_timestamp_of_15_digits_is_read_and_one_of_16_is_too_new() -> None:
     assert verify([SECRET], hdrs, BODY, now=far).timestamp == far
     hdrs = headers(SECRET, MSG_ID, 10**15, BODY)
     assert error_of([SECRET], hdrs, now=10**15) == "timestamp_too_new: the timestamp is too new"
+
+
+def test_a_verified_webhook_cannot_be_altered_after_verification() -> None:
+    verified = verify([SECRET], signed(), BODY, now=NOW)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verified.body = b"{}"  # type: ignore[misc]
+    assert verified == ACCEPTED
