@@ -288,3 +288,46 @@ def test_a_result_that_is_not_json_completes_the_record_without_it(
 
     item = table.item("p1")
     assert item is not None and item["status"] == "COMPLETED" and "data" not in item
+
+
+# --- background writes ---------------------------------------------------------------------
+
+
+def fail_completions(store: DynamoDBStore) -> None:
+    """Every completion the store's client is asked to put raises an unexpected error."""
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if params["Item"][schema.STATUS_ATTRIBUTE]["S"] == "COMPLETED":
+            raise RuntimeError("unexpected failure writing the completion")
+
+    store.client.meta.events.register("provide-client-params.dynamodb.PutItem", refuse)
+
+
+def write_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage() == "Idempotency record write failed"]
+
+
+def test_a_write_that_raises_is_logged_when_the_batch_closes_and_not_raised(
+    store: DynamoDBStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    fail_completions(store)
+    with caplog.at_level(logging.ERROR), IdempotentBatch(store, [keyed("p1")]) as batch:
+        assert batch.run(0, lambda: "done") == "done"
+
+    [logged] = write_errors(caplog)
+    assert logged.levelno == logging.ERROR
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], RuntimeError)
+
+
+def test_writes_that_succeed_log_nothing(
+    store: DynamoDBStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse() -> None:
+        raise RuntimeError("refused")
+
+    with caplog.at_level(logging.DEBUG), IdempotentBatch(store, [keyed("p1"), keyed("p2")]) as b:
+        b.run(0, lambda: "done")  # completed
+        with pytest.raises(RuntimeError):
+            b.run(1, refuse)  # released
+
+    assert write_errors(caplog) == []
