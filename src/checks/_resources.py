@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsii
 from aws_cdk import CfnResource, Stack
 
 from constructs import IConstruct
+from serverless_patterns.checks._values import json_value, string_parts
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LAMBDA_ALIAS = "AWS::Lambda::Alias"
@@ -37,6 +39,8 @@ IAM_MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 LOG_GROUP = "AWS::Logs::LogGroup"
 LOG_RETENTION = "Custom::LogRetention"
 _FUNCTION_TYPES = (LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION)
+#: The intrinsic-like marker of a property a typed L1 could not render (an unknown value).
+_UNRENDERED = "Fn::Unrendered"
 
 
 def is_intrinsic(value: Any) -> bool:
@@ -96,6 +100,15 @@ def mentions(value: Any, logical_id: str) -> bool:
     return False
 
 
+def _is_conditional(value: Any) -> bool:
+    """Whether ``Fn::If`` appears anywhere in ``value`` (which branch applies is unknown)."""
+    if isinstance(value, Mapping):
+        return "Fn::If" in value or any(_is_conditional(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_is_conditional(v) for v in value)
+    return False
+
+
 def as_list(value: Any) -> list[Any]:
     """A CloudFormation "string or list" value as a list."""
     if value is None:
@@ -128,14 +141,76 @@ class Resource:
     def props(self) -> dict[str, Any]:
         """The resolved CloudFormation properties (PascalCase keys)."""
         if self._props is None:
-            resolved = self.stack.resolve(self.node._cfn_properties)
-            rendered = self.node._render_properties(resolved) if resolved else {}
+            resolved = _properties(self.node, self.stack)
+            rendered = _render(self.node, resolved) if resolved else {}
             self._props = dict(self.stack.resolve(rendered) or {})
         return self._props
 
     @property
     def path(self) -> str:
         return str(self.node.node.path)
+
+
+def _properties(node: CfnResource, stack: Stack) -> dict[str, Any]:
+    """The resolved properties of an L1 (camelCase keys).
+
+    A CfnInclude'd reference where the L1 expects a map (``Environment.Variables: !Ref P``)
+    cannot cross from aws-cdk-lib to Python in the whole property set: then each property is
+    read alone, and one that still cannot cross is unknown.
+    """
+    try:
+        return dict(stack.resolve(node._cfn_properties) or {})
+    except RuntimeError:
+        pass
+    properties: dict[str, Any] = {}
+    for name in node._cfn_property_names:
+        try:
+            value = stack.resolve(jsii.get(node, name))
+        except RuntimeError:
+            value = {_UNRENDERED: name}
+        if value is not None:
+            properties[name] = value
+    return properties
+
+
+def _render(node: CfnResource, resolved: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``resolved`` (camelCase keys) as the template's properties (PascalCase keys).
+
+    aws-cdk-lib's typed L1s check the types of their properties while rendering them, more
+    narrowly than CloudFormation: a Json property given as a JSON string (which CloudFormation
+    accepts, e.g. ``RedrivePolicy`` of an ``AWS::SQS::Queue`` loaded with CfnInclude) makes
+    the whole rendering throw. Then each property is rendered on its own: one the L1 rejects
+    keeps its value if it is a string (such as a JSON string, read by ``json_value``), and is
+    otherwise unknown (``{"Fn::Unrendered": <name>}``) so that no rule reports it.
+    """
+    try:
+        return dict(node._render_properties(dict(resolved)) or {})
+    except RuntimeError:  # the L1's validation, raised through jsii
+        pass
+    placeholders = {key: {_UNRENDERED: key} for key in resolved}  # pass any validation
+    names = dict(node._cfn_property_names)  # camelCase -> PascalCase
+    rendered: dict[str, Any] = {}
+    for key, value in resolved.items():
+        name = names.get(key, key[:1].upper() + key[1:])
+        rendered[name] = value if isinstance(value, str) else {_UNRENDERED: key}
+        for attempt in (value, _parse_json_strings(value)):
+            try:
+                rendered[name] = node._render_properties({**placeholders, key: attempt})[name]
+                break
+            except (RuntimeError, KeyError):
+                continue
+    return rendered
+
+
+def _parse_json_strings(value: Any) -> Any:
+    """``value`` with every string inside it that holds a JSON object or array parsed (such
+    as a ``PolicyDocument`` inside ``Policies``)."""
+    if isinstance(value, Mapping):
+        return {k: _parse_json_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_parse_json_strings(v) for v in value]
+    parsed = json_value(value)
+    return parsed if isinstance(parsed, dict | list) else value
 
 
 def same_stack(a: Resource, b: Resource) -> bool:
@@ -177,6 +252,9 @@ class ResourceIndex:
     def target(self, origin: Resource, value: Any, *types: str) -> Resource | None:
         """The resource of ``origin``'s stack that ``value`` (Ref / GetAtt) names, of ``types``."""
         logical_id = referenced_id(value)
+        parts = string_parts(value) if logical_id is None else None
+        if parts is not None and len(parts) == 1 and not isinstance(parts[0], str):
+            logical_id = parts[0][1].split(".", 1)[0]  # "${Name}" or "${Name.Attribute}"
         if logical_id is None:
             return None
         found = self._by_id.get((origin.stack.node.path, logical_id))
@@ -224,7 +302,7 @@ class ResourceIndex:
             ):
                 documents.append(policy.props.get("PolicyDocument"))
         statements: list[dict[str, Any]] = []
-        for document in documents:
+        for document in map(json_value, documents):  # an object or a JSON string
             if isinstance(document, Mapping):
                 statements.extend(
                     dict(s)
@@ -250,6 +328,8 @@ def allows(
         if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
             continue
         for target in as_list(statement.get("Resource")):
-            if (wildcard and target == "*") or mentions(target, resource.logical_id):
+            if (wildcard and target == "*") or (
+                not _is_conditional(target) and mentions(target, resource.logical_id)
+            ):
                 return True
     return False

@@ -13,6 +13,7 @@ from serverless_patterns.checks._resources import (
     LAMBDA_PERMISSION,
     Resource,
     is_intrinsic,
+    is_known,
 )
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
@@ -30,25 +31,42 @@ def _invoked_asynchronously(function: Resource, context: RuleContext) -> bool:
     )
 
 
-def _has_failure_destination(function: Resource, context: RuleContext) -> bool:
+def _has_failure_destination(function: Resource, context: RuleContext) -> bool | None:
+    """Whether the function has a dead-letter queue or an on-failure destination; None when
+    a setting that could give it one is unknown at synth (``Fn::If``, a parameter ...)."""
+    unknown = False
     dead_letter = function.props.get("DeadLetterConfig")
-    if isinstance(dead_letter, Mapping) and dead_letter.get("TargetArn") is not None:
+    if is_intrinsic(dead_letter):
+        unknown = True
+    elif isinstance(dead_letter, Mapping) and dead_letter.get("TargetArn") is not None:
         return True
     index = context.index
     for config in index.of_type(LAMBDA_EVENT_INVOKE_CONFIG):
-        if index.function_of(config, config.props.get("FunctionName")) is not function:
+        name = config.props.get("FunctionName")
+        configured = index.function_of(config, name)
+        if configured is None and not is_known(name):
+            unknown = True  # may configure this function
+            continue
+        if configured is not function:
             continue
         destinations = config.props.get("DestinationConfig")
-        on_failure = destinations.get("OnFailure") if isinstance(destinations, Mapping) else None
-        if isinstance(on_failure, Mapping) and on_failure.get("Destination") is not None:
+        on_failure = destinations  # unknown as a whole, or an object holding OnFailure
+        if isinstance(destinations, Mapping) and not is_intrinsic(destinations):
+            on_failure = destinations.get("OnFailure")
+        if is_intrinsic(on_failure):
+            unknown = True
+        elif isinstance(on_failure, Mapping) and on_failure.get("Destination") is not None:
             return True
-    return False
+    return None if unknown else False
 
 
 def _async_failure_destination(function: Resource, context: RuleContext) -> RuleResult:
     if not _invoked_asynchronously(function, context):
         return NagRuleCompliance.NOT_APPLICABLE
-    if _has_failure_destination(function, context):
+    has_destination = _has_failure_destination(function, context)
+    if has_destination is None:
+        return NagRuleCompliance.NOT_APPLICABLE
+    if has_destination:
         return NagRuleCompliance.COMPLIANT
     return NagRuleCompliance.NON_COMPLIANT
 
@@ -62,6 +80,8 @@ def _target_dead_letter_queues(rule: Resource, context: RuleContext) -> RuleResu
         if not isinstance(target, Mapping) or is_intrinsic(target):
             continue
         dead_letter = target.get("DeadLetterConfig")
+        if is_intrinsic(dead_letter):
+            continue  # unknown at synth
         if not isinstance(dead_letter, Mapping) or dead_letter.get("Arn") is None:
             target_id = target.get("Id")
             missing.append(target_id if isinstance(target_id, str) else f"#{position}")

@@ -18,8 +18,15 @@ from serverless_patterns.checks._resources import (
     ResourceIndex,
     as_int,
     is_intrinsic,
-    mentions,
     same_stack,
+)
+from serverless_patterns.checks._values import (
+    LAMBDA_LOG_PREFIX,
+    Parts,
+    Reference,
+    default_log_group_names,
+    is_literal,
+    string_parts,
 )
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
@@ -109,44 +116,93 @@ def _log_group_retention(group: Resource) -> RuleResult:
     return NagRuleCompliance.COMPLIANT if present else NagRuleCompliance.NON_COMPLIANT
 
 
-def _default_log_groups(function: Resource, index: ResourceIndex) -> list[Resource]:
-    """Log groups and log retention settings naming the function's default log group."""
+def _names_default_group(group: Resource, function: Resource, index: ResourceIndex) -> bool | None:
+    """Whether a log group (or Custom::LogRetention) is named ``/aws/lambda/<function name>``,
+    however the name is written (literal, ``Ref``, ``Fn::Sub``, ``Fn::Join``); None when that
+    cannot be known at synth (a parameter, ``Fn::If``, ``Fn::ImportValue`` ...)."""
+    value = group.props.get("LogGroupName")
+    parts = string_parts(value)
+    names = default_log_group_names(function.logical_id, function.props.get("FunctionName"))
+    if value is None or not same_stack(group, function):
+        # without a name CloudFormation generates a unique one; references in another stack
+        # name that stack's resources, so only literal names compare
+        return parts is not None and is_literal(parts) and parts in names
+    if parts is None:
+        return None
+    if parts in names:
+        return True
+    if _names_another_group(parts, group, index):
+        return False
+    # a literal name is another function's unless this function's name is unknown (without
+    # FunctionName, CloudFormation generates a unique one)
     name = function.props.get("FunctionName")
-    literal = f"/aws/lambda/{name}" if isinstance(name, str) else None
-    found = []
-    for group in index.of_type(LOG_GROUP, LOG_RETENTION):
-        group_name = group.props.get("LogGroupName")
-        if (same_stack(group, function) and mentions(group_name, function.logical_id)) or (
-            literal is not None and group_name == literal
+    if is_literal(parts) and (name is None or string_parts(name) is not None):
+        return False
+    return None
+
+
+def _names_another_group(parts: Parts, group: Resource, index: ResourceIndex) -> bool:
+    """Whether a log group name is not a Lambda log group, or another function's."""
+    head = parts[0] if parts else ""
+    if isinstance(head, str) and not (
+        head.startswith(LAMBDA_LOG_PREFIX) or LAMBDA_LOG_PREFIX.startswith(head)
+    ):
+        return True
+    return (
+        len(parts) == 2
+        and index.target(group, _as_reference(parts[1]), LAMBDA_FUNCTION) is not None
+    )
+
+
+def _as_reference(part: str | Reference) -> dict[str, Any] | None:
+    if isinstance(part, str):
+        return None
+    kind, name = part
+    return {"Ref": name} if kind == "Ref" else {"Fn::GetAtt": name.split(".", 1)}
+
+
+def _log_group_named(function: Resource, value: Any, index: ResourceIndex) -> Resource | None:
+    """The log group of the app that ``LoggingConfig.LogGroup`` names (by Ref or by name)."""
+    group = index.target(function, value, LOG_GROUP)
+    if group is not None:
+        return group
+    wanted = string_parts(value)
+    if wanted is None:
+        return None
+    for candidate in index.of_type(LOG_GROUP):
+        if string_parts(candidate.props.get("LogGroupName")) == wanted and (
+            is_literal(wanted) or same_stack(candidate, function)
         ):
-            found.append(group)
-    return found
+            return candidate
+    return None
 
 
 def _log_retention(function: Resource, context: RuleContext) -> RuleResult:
     logging = function.props.get("LoggingConfig")
-    if logging is not None and not isinstance(logging, Mapping):
+    if logging is not None and (not isinstance(logging, Mapping) or is_intrinsic(logging)):
         return NagRuleCompliance.NOT_APPLICABLE
-    group_ref = (logging or {}).get("LogGroup")
-    if group_ref is not None:
-        group = context.index.target(function, group_ref, LOG_GROUP)
-        if group is None and isinstance(group_ref, str):
-            group = next(
-                (
-                    g
-                    for g in context.index.of_type(LOG_GROUP)
-                    if g.props.get("LogGroupName") == group_ref
-                ),
-                None,
-            )
+    group_name = (logging or {}).get("LogGroup")
+    if group_name is not None:
+        group = _log_group_named(function, group_name, context.index)
         if group is None:
             return NagRuleCompliance.NOT_APPLICABLE  # a log group this app does not define
         return _log_group_retention(group)
-    groups = _default_log_groups(function, context.index)
-    if not groups:
+    return _default_group_retention(function, context.index)
+
+
+def _default_group_retention(function: Resource, index: ResourceIndex) -> RuleResult:
+    """Whether the log group Lambda writes to by default has a retention."""
+    matches = [
+        (group, _names_default_group(group, function, index))
+        for group in index.of_type(LOG_GROUP, LOG_RETENTION)
+    ]
+    named = [group for group, match in matches if match]
+    if named:
+        if any(_log_group_retention(g) == NagRuleCompliance.COMPLIANT for g in named):
+            return NagRuleCompliance.COMPLIANT
         return NagRuleCompliance.NON_COMPLIANT
-    if any(_log_group_retention(g) == NagRuleCompliance.COMPLIANT for g in groups):
-        return NagRuleCompliance.COMPLIANT
+    if any(match is None for _, match in matches):
+        return NagRuleCompliance.NOT_APPLICABLE  # a log group whose name is unknown may be it
     return NagRuleCompliance.NON_COMPLIANT
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cdk_nag import NagMessageLevel, NagRuleCompliance
@@ -14,8 +14,10 @@ from serverless_patterns.checks._resources import (
     ResourceIndex,
     as_int,
     as_list,
+    is_intrinsic,
     is_known,
 )
+from serverless_patterns.checks._values import json_value
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
 #: Lambda documentation: visibility timeout >= 6 x function timeout (+ batching window).
@@ -72,10 +74,10 @@ def _partial_batch_response(mapping: Resource, context: RuleContext) -> RuleResu
 def _dead_letter_queue(queue: Resource, context: RuleContext) -> RuleResult:
     if next(_mappings_of(queue, context.index), None) is None:
         return NagRuleCompliance.NOT_APPLICABLE
-    policy = queue.props.get("RedrivePolicy")
+    policy = json_value(queue.props.get("RedrivePolicy"))  # an object or a JSON string
     if policy is None:
         return NagRuleCompliance.NON_COMPLIANT
-    if not isinstance(policy, dict):
+    if not isinstance(policy, Mapping) or is_intrinsic(policy):
         return NagRuleCompliance.NOT_APPLICABLE
     receive_count = as_int(policy.get("maxReceiveCount"))
     if receive_count is None:

@@ -21,9 +21,11 @@ from serverless_patterns.checks._resources import (
     ResourceIndex,
     allows,
     as_list,
+    is_intrinsic,
     is_known,
     same_stack,
 )
+from serverless_patterns.checks._values import json_value
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
 #: (trigger resource, the action that writes to it) pairs.
@@ -31,7 +33,11 @@ Trigger = tuple[Resource, str]
 
 
 def _filtered(value: Any) -> bool:
-    """Whether a filter property separates the events (unknown counts as separated)."""
+    """Whether a filter property separates the events (unknown counts as separated).
+
+    ``FilterPolicy`` is of type Json: an object or a JSON string.
+    """
+    value = json_value(value)
     return value is not None and (not is_known(value) or bool(value))
 
 
@@ -40,7 +46,9 @@ def _queue_triggers(function: Resource, index: ResourceIndex) -> Iterator[Trigge
         if index.function_of(mapping, mapping.props.get("FunctionName")) is not function:
             continue
         criteria = mapping.props.get("FilterCriteria")
-        filters = criteria.get("Filters") if isinstance(criteria, Mapping) else criteria
+        filters = criteria
+        if isinstance(criteria, Mapping) and not is_intrinsic(criteria):
+            filters = criteria.get("Filters")
         queue = index.target(mapping, mapping.props.get("EventSourceArn"), SQS_QUEUE)
         if queue is not None and not _filtered(filters):
             yield queue, "sqs:SendMessage"
