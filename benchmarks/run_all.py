@@ -20,6 +20,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 SCRIPTS = [
     "synth_benchmark.py",
+    "library_cost_benchmark.py",
     "import_benchmark.py",
     "idempotency_benchmark.py",
     "idempotency_floor.py",

@@ -1,0 +1,257 @@
+"""Library cost benchmark (issue 15): what this library adds to import and synth time.
+
+Three ratios, each from paired runs: every pair runs the subject and the anchor back to back,
+each in a fresh ``python`` process, alternating which goes first; the medians of each side,
+the ratio of the medians and the load average before and after are printed.
+
+1. Import (target <= 1.1x): ``from serverless_patterns.constructs import X`` for QueueWorker
+   and EventBusFanOut vs ``import`` of exactly the public aws_cdk submodules importing X loads
+   (found in a discovery process from ``sys.modules``, and printed).
+2. Synth (target <= 1.05x): ``benchmarks/twins/library.py`` (QueueWorkers, an EventBusFanOut
+   rule with a queue target, an AlarmTopic) vs its hand-written L2 twin
+   ``benchmarks/twins/hand_written.py``, which defines the same resources
+   (``tests/benchmarks/test_twins.py`` keeps them equal). Neither adds the checks.
+3. Checks (target <= 1.15x): the reference app (``app.py``) with the checks ``add_checks``
+   adds vs without them. A driver runs ``app.py`` unchanged; its first argument (read by the
+   driver only) is ``all``, ``none`` (``serverless_patterns.checks`` is replaced by a module
+   whose ``add_checks`` does nothing, so cdk-nag is not even imported) or the packs to keep
+   (for example ``AwsSolutionsChecks``). Then, once each: the app with one pack at a
+   time, and a cProfile of the synth with every check, top entries printed.
+
+Synths run as ``cdk synth`` runs an app: ``CDK_CONTEXT_JSON`` from ``cdk.json`` and a fresh
+``CDK_OUTDIR`` per run (``benchmarks/synth_benchmark.py``'s helpers).
+
+Run: ``python benchmarks/library_cost_benchmark.py [--repeat N]`` (default 7 pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Run as a script, sys.path starts with benchmarks/; the checkout root makes the package-style
+# imports below work as they do for mypy.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.report import machine, plain_table
+from benchmarks.synth_benchmark import Case, _base_env, _run, _time_once
+
+PYTHON = sys.executable
+IMPORTED_CONSTRUCTS = ("QueueWorker", "EventBusFanOut")
+PACKS = ("AwsSolutionsChecks", "ServerlessChecks", "ServerlessPatternsChecks")
+TARGETS = {"import": 1.1, "synth": 1.05, "checks": 1.15}
+
+#: Prints the public aws_cdk modules that importing one construct loads.
+_DISCOVER_IMPORTS = """\
+import json, sys
+from serverless_patterns.constructs import {name}
+print(json.dumps(sorted(
+    module for module in sys.modules
+    if module.startswith("aws_cdk.") and not any(p.startswith("_") for p in module.split("."))
+)))
+"""
+
+#: ``python -c _APP_DRIVER <all|none|pack,...> [profile file]``: runs app.py with all, none or
+#: some of the checks, under cProfile when given a file.
+_APP_DRIVER = """\
+import runpy, sys, types
+checks = sys.argv[1]
+if checks == "none":
+    stub = types.ModuleType("serverless_patterns.checks")
+    stub.add_checks = lambda app: None
+    sys.modules["serverless_patterns.checks"] = stub
+elif checks != "all":
+    from aws_cdk import Validations
+    keep, add_plugins = set(checks.split(",")), Validations.add_plugins
+    Validations.add_plugins = lambda self, *plugins: add_plugins(
+        self, *[plugin for plugin in plugins if type(plugin).__name__ in keep]
+    )
+if len(sys.argv) > 2:
+    import cProfile
+    cProfile.runctx('runpy.run_path("app.py", run_name="__main__")', globals(), {}, sys.argv[2])
+else:
+    runpy.run_path("app.py", run_name="__main__")
+"""
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Paired runs of a subject and its anchor."""
+
+    name: str
+    subject: list[float]
+    anchor: list[float]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    target: float
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.subject) / statistics.median(self.anchor)
+
+
+def paired(
+    name: str, subject: Case, anchor: Case, *, target: float, repeat: int, env: dict[str, str]
+) -> Pairing:
+    """Times ``repeat`` pairs after one untimed pair; odd pairs run the anchor first."""
+    _time_once(subject, env)
+    _time_once(anchor, env)
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {subject.name: [], anchor.name: []}
+    for index in range(repeat):
+        order = (subject, anchor) if index % 2 == 0 else (anchor, subject)
+        for case in order:
+            times[case.name].append(_time_once(case, env))
+    return Pairing(
+        name,
+        times[subject.name],
+        times[anchor.name],
+        load_before,
+        os.getloadavg(),
+        target,
+    )
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def pairing_table(title: str, pairings: Sequence[Pairing], repeat: int) -> str:
+    rows = [
+        [
+            pairing.name,
+            f"{statistics.median(pairing.subject):.2f}",
+            f"{statistics.median(pairing.anchor):.2f}",
+            f"{pairing.ratio:.3f}",
+            f"<= {pairing.target}",
+            "PASS" if pairing.ratio <= pairing.target else "MISS",
+            _load(pairing.load_before),
+            _load(pairing.load_after),
+        ]
+        for pairing in pairings
+    ]
+    return plain_table(
+        f"{title} (medians of {repeat} pairs, fresh process per run; {machine()})",
+        ["comparison", "subject s", "anchor s", "ratio", "target", "", "load before", "after"],
+        rows,
+    )
+
+
+# --- 1. import ----------------------------------------------------------------------------
+
+
+def aws_cdk_modules(name: str, env: dict[str, str]) -> list[str]:
+    """The public aws_cdk modules that ``from serverless_patterns.constructs import name``
+    loads, read from ``sys.modules`` of a discovery process."""
+    output = _run([PYTHON, "-c", _DISCOVER_IMPORTS.format(name=name)], env).stdout
+    modules: list[str] = json.loads(output.strip().splitlines()[-1])
+    return modules
+
+
+def measure_imports(repeat: int, env: dict[str, str]) -> str:
+    pairings, lines = [], []
+    for name in IMPORTED_CONSTRUCTS:
+        modules = aws_cdk_modules(name, env)
+        lines.append(f"{name} loads {len(modules)} aws_cdk modules: {', '.join(modules)}")
+        pairings.append(
+            paired(
+                f"import {name} / its aws_cdk modules",
+                Case(name, [PYTHON, "-c", f"from serverless_patterns.constructs import {name}"]),
+                Case(f"{name} anchor", [PYTHON, "-c", f"import {', '.join(modules)}"]),
+                target=TARGETS["import"],
+                repeat=repeat,
+                env=env,
+            )
+        )
+    return "\n".join([pairing_table("1. Import", pairings, repeat), *lines])
+
+
+# --- 2. synth vs the hand-written twin ------------------------------------------------------
+
+
+def measure_twins(repeat: int, env: dict[str, str]) -> str:
+    from serverless_patterns.constructs._runtime_asset import stage_runtime
+
+    pairing = paired(
+        "synth library stack / hand-written twin",
+        Case("library", [PYTHON, "-m", "benchmarks.twins.library"], synthesizes=True),
+        Case(
+            "hand-written",
+            [PYTHON, "-m", "benchmarks.twins.hand_written", str(stage_runtime())],
+            synthesizes=True,
+        ),
+        target=TARGETS["synth"],
+        repeat=repeat,
+        env=env,
+    )
+    return pairing_table("2. Synth vs hand-written twin", [pairing], repeat)
+
+
+# --- 3. checks ------------------------------------------------------------------------------
+
+
+def _app_case(name: str, checks: str, *extra: str) -> Case:
+    return Case(name, [PYTHON, "-c", _APP_DRIVER, checks, *extra], synthesizes=True)
+
+
+def measure_checks(repeat: int, env: dict[str, str]) -> tuple[str, float]:
+    """The paired comparison; also returns the median synth time without checks."""
+    pairing = paired(
+        "synth app.py with checks / without",
+        _app_case("app.py with checks", "all"),
+        _app_case("app.py without checks", "none"),
+        target=TARGETS["checks"],
+        repeat=repeat,
+        env=env,
+    )
+    return pairing_table("3. Checks", [pairing], repeat), statistics.median(pairing.anchor)
+
+
+def profile_checks(baseline: float, env: dict[str, str], top: int = 25) -> str:
+    """One synth per pack alone (seconds over ``baseline``, the median without checks), then a
+    cProfile of the synth with every check."""
+    rows = []
+    for pack in PACKS:
+        seconds = _time_once(_app_case(pack, pack), env)
+        rows.append([pack, f"{seconds:.2f}", f"{seconds - baseline:+.2f}"])
+    packs = plain_table(
+        f"Checks, one pack at a time (one run each; without checks: {baseline:.2f} s)",
+        ["pack", "synth s", "over no checks s"],
+        rows,
+    )
+    with tempfile.TemporaryDirectory(prefix="checks-profile-") as folder:
+        stats_file = str(Path(folder) / "checks.prof")
+        _time_once(_app_case("profile", "all", stats_file), env)
+        text = io.StringIO()
+        stats = pstats.Stats(stats_file, stream=text).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top)
+    profile = "\n".join(line for line in text.getvalue().splitlines() if line.strip())
+    title = f"cProfile of app.py with every check (top {top} by cumulative, then own time)"
+    return f"{packs}\n\n{title}\n{profile}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=7, help="pairs per comparison (default 7)")
+    args = parser.parse_args(argv)
+    env = _base_env()
+    print(measure_imports(args.repeat, env), end="\n\n", flush=True)
+    print(measure_twins(args.repeat, env), end="\n\n", flush=True)
+    table, baseline = measure_checks(args.repeat, env)
+    print(table, end="\n\n", flush=True)
+    print(profile_checks(baseline, env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
