@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     )
     from serverless_patterns.constructs.idempotency_table import IdempotencyTable
     from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
+    from serverless_patterns.constructs.stream_consumer import (
+        StreamConsumer,
+        StreamConsumerAlarms,
+    )
     from serverless_patterns.constructs.webhook_receiver import (
         WebhookReceiver,
         WebhookReceiverAlarms,
@@ -66,6 +70,8 @@ __all__ = [
     "QueueWorkerAlarms",
     "SmokeCheck",
     "StateMachineTarget",
+    "StreamConsumer",
+    "StreamConsumerAlarms",
     "TargetSpec",
     "TopicTarget",
     "TrafficShift",
