@@ -111,7 +111,7 @@ def test_a_completed_record_and_its_duplicate_in_one_batch_return_the_stored_res
     ran: list[int] = []
 
     with IdempotentBatch(store, [keyed("p1"), keyed("p1")]) as batch:
-        results = [batch.run(i, lambda i=i: ran.append(i)) for i in (0, 1)]
+        results = [batch.run(0, lambda: ran.append(0)), batch.run(1, lambda: ran.append(1))]
 
     assert results == [{"receipt": "r-1"}, {"receipt": "r-1"}]
     assert ran == []
@@ -155,8 +155,13 @@ def test_running_the_same_record_twice_is_an_error_and_runs_the_work_once(
     store: DynamoDBStore, table: Table
 ) -> None:
     runs: list[str] = []
+
+    def work() -> str:
+        runs.append("p1")
+        return "ok"
+
     with IdempotentBatch(store, [keyed("p1")]) as batch:
-        assert batch.run(0, lambda: runs.append("p1") or "ok") == "ok"
+        assert batch.run(0, work) == "ok"
         with pytest.raises(RuntimeError, match="record 0 of the batch was already run"):
             batch.run(0, lambda: runs.append("again"))
 
@@ -256,8 +261,12 @@ def test_a_result_one_byte_over_the_item_limit_completes_the_record_without_it(
     result = result_of_size(key.key, ITEM_LIMIT + 1)
     runs: list[str] = []
 
+    def work() -> str:
+        runs.append("p1")
+        return result
+
     with IdempotentBatch(store, [key]) as batch, pytest.raises(IdempotencyResultError) as raised:
-        batch.run(0, lambda: runs.append("p1") or result)
+        batch.run(0, work)
     assert str(raised.value) == (
         f"the result is {ITEM_LIMIT + 1} bytes with its record, above DynamoDB's item limit of "
         f"{ITEM_LIMIT} bytes; return something smaller (for example an id)"

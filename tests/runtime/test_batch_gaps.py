@@ -98,7 +98,11 @@ def test_sqs_records_keeps_every_record_in_order() -> None:
 def test_a_handler_return_value_is_ignored_and_a_falsy_one_is_no_failure() -> None:
     event = sqs_event(sqs_record("{}", message_id=f"m{n}") for n in range(2))
     for value in (False, None, 0, "error"):
-        assert process_sqs_batch(event, lambda record, v=value: v) == {"batchItemFailures": []}
+
+        def handle(record: SqsRecord, value: object = value) -> object:
+            return value
+
+        assert process_sqs_batch(event, handle) == {"batchItemFailures": []}
 
 
 def test_base_exceptions_are_not_swallowed_as_record_failures() -> None:

@@ -334,7 +334,7 @@ def test_the_default_client_has_no_retries_of_its_own_a_pool_per_thread_and_time
 ) -> None:
     publisher = EventPublisher(max_concurrency=3)
     client = publisher.client
-    config = client.meta.config
+    config: Any = client.meta.config
     assert client.meta.service_model.service_name == "events"
     assert config.max_pool_connections == 3
     assert config.retries["total_max_attempts"] == 1

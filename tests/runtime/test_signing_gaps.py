@@ -79,7 +79,7 @@ def test_surrounding_whitespace_and_the_prefix_are_not_part_of_the_key() -> None
 def test_one_bare_secret_works_like_a_list_of_one() -> None:
     # Mutant: the `isinstance(secrets, str | bytes)` wrapping removed or negated; a bare string
     # would then be iterated character by character.
-    assert verify(SECRET, signed(), BODY, now=NOW) == ACCEPTED  # type: ignore[arg-type]
+    assert verify(SECRET, signed(), BODY, now=NOW) == ACCEPTED
     assert verify(KEY, signed(), BODY, now=NOW) == ACCEPTED  # type: ignore[arg-type]
     assert verify((SECRET,), signed(), BODY, now=NOW) == ACCEPTED
 

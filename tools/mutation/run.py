@@ -34,7 +34,7 @@ from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SCRATCH = REPO / "build" / "mutation"
+SCRATCH = Path(os.environ.get("MUTATION_SCRATCH", REPO / "build" / "mutation"))
 PACKAGE = "serverless_patterns"
 CANARY = '\nraise RuntimeError("mutation canary: this copy of the module is imported")\n'
 
