@@ -111,7 +111,7 @@ def plain(value: Any) -> Any:
 def _deserialize(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if image is None:
         return None
-    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415 - only DynamoDB needs it
+    from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()
     try:

@@ -111,14 +111,14 @@ class WindowStore:
     def client(self) -> DynamoDBClient:
         """The DynamoDB client, created on first use."""
         if self._client is None:
-            import boto3  # noqa: PLC0415 - only final invocations need it
+            import boto3
 
             self._client = boto3.client("dynamodb")
         return self._client
 
     def put_once(self, window: Window) -> bool:
         """Writes the window's aggregate unless its key exists; True when this call wrote it."""
-        item = {
+        item: dict[str, Any] = {
             "id": {"S": window.key},
             "eventSourceArn": {"S": window.event_source_arn},
             "shardId": {"S": window.shard_id},

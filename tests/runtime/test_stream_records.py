@@ -48,8 +48,12 @@ def kinesis(sequence: str, data: bytes, shard: str = "shardId-000000000000") -> 
 
 
 def test_kinesis_record_decodes_base64_data_and_json() -> None:
-    record = KinesisRecord(kinesis("49590338271490256608559692538361571095921575989136588898",
-                                   b'{"order_id": "o-1", "quantity": 2}'))
+    record = KinesisRecord(
+        kinesis(
+            "49590338271490256608559692538361571095921575989136588898",
+            b'{"order_id": "o-1", "quantity": 2}',
+        )
+    )
     assert record.data == b'{"order_id": "o-1", "quantity": 2}'
     assert record.json() == {"order_id": "o-1", "quantity": 2}
     assert record.shard_id == "shardId-000000000000"
@@ -59,8 +63,11 @@ def test_kinesis_record_decodes_base64_data_and_json() -> None:
 
 @pytest.mark.parametrize(
     ("raw_data", "message"),
-    [("***", "not valid base64"), (base64.b64encode(b"\xff").decode(), "not UTF-8"),
-     (base64.b64encode(b"{").decode(), "not valid JSON")],
+    [
+        ("***", "not valid base64"),
+        (base64.b64encode(b"\xff").decode(), "not UTF-8"),
+        (base64.b64encode(b"{").decode(), "not valid JSON"),
+    ],
 )
 def test_bad_kinesis_data_raises_naming_the_sequence_number_only(
     raw_data: str, message: str
@@ -74,8 +81,14 @@ def test_bad_kinesis_data_raises_naming_the_sequence_number_only(
 
 def test_dynamodb_images_become_plain_python_values() -> None:
     serialize = TypeSerializer().serialize
-    item = {"pk": "o-1", "quantity": Decimal(3), "price": Decimal("2.50"), "tags": {"a", "b"},
-            "blob": b"\x00\x01", "nested": {"list": [Decimal(1), "x", None, True]}}
+    item = {
+        "pk": "o-1",
+        "quantity": Decimal(3),
+        "price": Decimal("2.50"),
+        "tags": {"a", "b"},
+        "blob": b"\x00\x01",
+        "nested": {"list": [Decimal(1), "x", None, True]},
+    }
     raw = {
         "eventID": "c4ca4238a0b923820dcc509a6f75849b",
         "eventName": "MODIFY",
@@ -93,8 +106,14 @@ def test_dynamodb_images_become_plain_python_values() -> None:
     assert record.keys == {"pk": "o-1"}
     assert record.old_image == {"pk": "o-1", "quantity": 1}
     new = record.new_image
-    assert new == {"pk": "o-1", "quantity": 3, "price": Decimal("2.50"), "tags": {"a", "b"},
-                   "blob": b"\x00\x01", "nested": {"list": [1, "x", None, True]}}
+    assert new == {
+        "pk": "o-1",
+        "quantity": 3,
+        "price": Decimal("2.50"),
+        "tags": {"a", "b"},
+        "blob": b"\x00\x01",
+        "nested": {"list": [1, "x", None, True]},
+    }
     assert type(new["quantity"]) is int and type(new["blob"]) is bytes
 
 
