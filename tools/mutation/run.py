@@ -49,6 +49,7 @@ class Score:
 
     module: str
     killed: int = 0
+    timed_out: int = 0  # among the killed: a load spike can stretch a surviving run past it
     survived: int = 0
     skipped: int = 0
     seconds: float = 0.0
@@ -153,12 +154,16 @@ def cosmic_ray_config(target: Path, tests: list[str], timeout: float, exclude: l
     return "\n".join(lines) + "\n"
 
 
+def scratch_of(relative: str) -> Path:
+    """The folder of one module's copy and cosmic-ray session."""
+    return SCRATCH / relative.replace("/", "_").removesuffix(".py")
+
+
 def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) -> Score:
     """Runs every mutant of one module; returns its score."""
     relative = str(module["path"])
     tests = [str(test) for test in module["tests"]]  # type: ignore[attr-defined]
-    slug = relative.replace("/", "_").removesuffix(".py")
-    root = SCRATCH / slug
+    root = scratch_of(relative)
     pythonpath = build_copy(root)
     target = pythonpath / PACKAGE / "runtime" / relative
     module_name = f"{PACKAGE}.runtime." + relative.removesuffix(".py").replace("/", ".")
@@ -190,7 +195,12 @@ def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) ->
     skip_annotation_mutants(session, target)
     if run([*cosmic_ray, "exec", str(config), str(session)], env) != 0:
         raise CheckFailed(f"cosmic-ray exec failed for {relative}")
-    score = Score(relative, seconds=time.monotonic() - started)
+    return score_of(relative, session, time.monotonic() - started)
+
+
+def score_of(relative: str, session: Path, seconds: float) -> Score:
+    """The score of one module's finished cosmic-ray session."""
+    score = Score(relative, seconds=seconds)
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
@@ -203,18 +213,19 @@ def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) ->
                 )
             else:  # killed, timed out, or the mutant broke the tests' imports
                 score.killed += 1
+                score.timed_out += result.output == "timeout"
     return score
 
 
 def table(scores: list[Score]) -> str:
     """The per-module table, in markdown."""
     rows = [
-        "| module | mutants | killed | survived | score | seconds |",
-        "|---|---|---|---|---|---|",
+        "| module | mutants | killed | survived | score | killed by timeout | seconds |",
+        "|---|---|---|---|---|---|---|",
     ]
     rows += [
         f"| runtime/{s.module} | {s.mutants} | {s.killed} | {s.survived} | {s.percent:.1f}% "
-        f"| {s.seconds:.0f} |"
+        f"| {s.timed_out} | {s.seconds:.0f} |"
         for s in scores
     ]
     return "\n".join(rows)
@@ -225,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="paths below runtime/ (default: all)")
     parser.add_argument("--config", type=Path, default=HERE / "config.toml")
     parser.add_argument("--jobs", type=int, default=2, help="modules mutated at once")
+    parser.add_argument(
+        "--report-only", action="store_true", help="score the sessions of an earlier run"
+    )
     args = parser.parse_args(argv)
     settings = tomllib.loads(args.config.read_text(encoding="utf-8"))
     modules = [m for m in settings["module"] if not args.modules or m["path"] in args.modules]
@@ -233,8 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not in {args.config}: {', '.join(sorted(unknown))}")
     started = time.monotonic()
     try:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            scores = list(pool.map(lambda module: mutate(module, settings), modules))
+        if args.report_only:
+            scores = [
+                score_of(m["path"], scratch_of(m["path"]) / "session.sqlite", 0.0) for m in modules
+            ]
+        else:
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                scores = list(pool.map(lambda module: mutate(module, settings), modules))
     except CheckFailed as exc:
         print(f"mutation: {exc}", file=sys.stderr)
         return 1
