@@ -30,7 +30,9 @@ $(VENV)/.installer: $(LOCK)
 	  || echo "make: uv could not be installed into $(VENV): installing with pip (slower)"
 	touch $@
 
-# $(call install,ARGS): install ARGS at the lock's versions, with uv if the venv has it.
+# $(call install,ARGS): install ARGS at the lock's versions, with uv if the venv has it. uv does not
+# precompile bytecode (pip compiled all 8,000 modules, 176 MB of them aws-cdk-lib's); Python
+# compiles the ~600 a synth imports when it first imports them.
 install = if [ -x $(BIN)/uv ]; then \
 	  echo "make: installing with uv $$($(BIN)/uv --version | cut -d' ' -f2) from $(LOCK)"; \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint $(LOCK) $(1); \
