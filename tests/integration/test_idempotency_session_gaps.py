@@ -10,6 +10,7 @@ object in Python" (``get_remaining_time_in_millis``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import Counter
@@ -340,3 +341,41 @@ def test_writes_that_succeed_log_nothing(
             b.run(1, refuse)  # released
 
     assert write_errors(caplog) == []
+
+
+# --- contracts of the parts ----------------------------------------------------------------
+
+
+def test_a_keyed_record_is_a_frozen_hashable_value() -> None:
+    record = keyed("p1", [1])
+    assert {record: 1}[keyed("p1", [1])] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.key = "other"  # type: ignore[misc]
+
+
+def test_a_store_that_answers_fewer_locks_than_keys_fails_the_batch_before_any_work(
+    idempotency_table: str,
+) -> None:
+    class LosesALock(DynamoDBStore):
+        def acquire(self, keys: Any, in_progress_expiry_ms: int, owner: str) -> Any:
+            return super().acquire(keys, in_progress_expiry_ms, owner)[:-1]
+
+    store = LosesALock(idempotency_table, clock=Clock())
+    with (
+        pytest.raises(ValueError, match="zip"),
+        IdempotentBatch(store, [keyed("p1"), keyed("p2")]) as batch,
+    ):
+        batch.run(0, lambda: pytest.fail("must not run"))
+
+
+def test_a_result_with_a_lone_surrogate_is_stored_as_a_json_escape(
+    store: DynamoDBStore, table: Table
+) -> None:
+    result = {"name": "\ud800"}  # a JSON text may escape one; UTF-8 cannot encode it
+    with IdempotentBatch(store, [keyed("p1")]) as batch:
+        assert batch.run(0, lambda: result) == result
+
+    item = table.item("p1")
+    assert item is not None and item["data"] == '{"name":"\\ud800"}'
+    with IdempotentBatch(store, [keyed("p1")]) as again:
+        assert again.run(0, lambda: pytest.fail("must not run")) == result
