@@ -11,6 +11,7 @@ retried; other 4xx errors are not).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -36,6 +37,7 @@ from tests.integration.forwarding_proxy import (
     Request,
     Response,
     aws_json_error,
+    aws_json_headers,
     running,
     without_checksum,
 )
@@ -80,6 +82,16 @@ def error(status: int, code: str) -> Answer:
 def drop(proxy: ScriptedProxy, request: Request) -> Response:
     # The handler thread dies: the client sees the connection closed before any response.
     raise DropConnection
+
+
+def results(*codes: str | None) -> Answer:
+    """A PutEvents answer made up here: per entry, an EventId (None) or that ErrorCode."""
+    entries = [
+        {"EventId": f"id-{n}"} if code is None else {"ErrorCode": code, "ErrorMessage": "x"}
+        for n, code in enumerate(codes)
+    ]
+    body = {"FailedEntryCount": sum(code is not None for code in codes), "Entries": entries}
+    return lambda proxy, request: (200, aws_json_headers("1.1"), json.dumps(body).encode())
 
 
 def truncated(keep: int) -> Answer:
@@ -441,3 +453,37 @@ def test_one_call_or_one_thread_sends_from_the_callers_thread(proxy: ScriptedPro
     one_thread = sending_threads(sequential)
     assert sequential.publish(events(25)).ok  # three calls, one at a time
     assert (one_call, one_thread) == ([caller], [caller] * 3)
+
+
+def test_resends_are_logged_with_the_next_attempt_number(
+    proxy: ScriptedProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy.script = [error(503, "ServiceUnavailable"), results("ThrottlingException", None, None)]
+    with caplog.at_level(logging.WARNING, logger="serverless_patterns.runtime.events.publisher"):
+        result = publisher_via(proxy, max_attempts=3).publish(events(3))
+
+    assert result.ok and result.calls == 3
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "PutEvents call of 3 entries failed with ServiceUnavailable; resending it (attempt 2 of 3)",
+        "1 of 3 entries of a PutEvents call failed transiently; resending them (attempt 3 of 3)",
+    ]
+
+
+def test_the_error_log_lists_at_most_100_failed_indexes(
+    proxy: ScriptedProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy.script = [error(400, "AccessDeniedException")] * 11
+    with caplog.at_level(logging.ERROR, logger="serverless_patterns.runtime.events.publisher"):
+        result = publisher_via(proxy).publish(events(101))
+
+    assert len(result.failed) == 101
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert vars(logged)["failedIndexes"] == list(range(100))
+
+
+def test_events_and_results_are_immutable() -> None:
+    event = Event("s", "t", {"n": 1})
+    failure = FailedEntry(0, event, "X", "m", 1)
+    for value, name in ((event, "source"), (failure, "index"), (failed_result(1, 1), "calls")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, name, None)
