@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotations import skip_annotation_mutants
-from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_db import WorkDB, WorkResultStorage, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,6 +198,28 @@ def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) ->
     return score_of(relative, session, time.monotonic() - started)
 
 
+def retry_survivors(module: dict[str, object]) -> Score:
+    """Runs the survivors of an earlier run of one module again, against the tests as they are
+    now (the module's copy is kept as it was)."""
+    relative = str(module["path"])
+    root = scratch_of(relative)
+    session = root / "session.sqlite"
+    started = time.monotonic()
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        survived = [
+            item.job_id for item, r in db.completed_work_items if r.test_outcome == "survived"
+        ]
+        with db._session_maker.begin() as transaction:  # cosmic-ray has no public "forget"
+            transaction.query(WorkResultStorage).filter(
+                WorkResultStorage.job_id.in_(survived)
+            ).delete()
+    env = environment(root / "pkg")
+    config = root / "cosmic-ray.toml"
+    if run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], env):
+        raise CheckFailed(f"cosmic-ray exec failed for {relative}")
+    return score_of(relative, session, time.monotonic() - started)
+
+
 def score_of(relative: str, session: Path, seconds: float) -> Score:
     """The score of one module's finished cosmic-ray session."""
     score = Score(relative, seconds=seconds)
@@ -239,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="score the sessions of an earlier run"
     )
+    parser.add_argument(
+        "--retry-survivors",
+        action="store_true",
+        help="run an earlier run's survivors again against the current tests",
+    )
     args = parser.parse_args(argv)
     settings = tomllib.loads(args.config.read_text(encoding="utf-8"))
     modules = [m for m in settings["module"] if not args.modules or m["path"] in args.modules]
@@ -252,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                 score_of(m["path"], scratch_of(m["path"]) / "session.sqlite", 0.0) for m in modules
             ]
         else:
+            work = retry_survivors if args.retry_survivors else lambda m: mutate(m, settings)
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                scores = list(pool.map(lambda module: mutate(module, settings), modules))
+                scores = list(pool.map(work, modules))
     except CheckFailed as exc:
         print(f"mutation: {exc}", file=sys.stderr)
         return 1
