@@ -2,6 +2,10 @@
 
     python tools/mutation/run.py                       # every module of config.toml
     python tools/mutation/run.py batch.py events/publisher.py --jobs 2
+    python tools/mutation/run.py --retry-survivors batch.py   # after adding tests
+    python tools/mutation/run.py --report-only                # the last run's table again
+
+``MUTATION_SCRATCH`` moves the work folder (default ``build/mutation``), so runs can overlap.
 
 For each module of ``config.toml``: copy the package into ``build/mutation/<module>/`` (src/
 linked, runtime/ copied), so mutants never touch the working tree other people and processes
