@@ -170,6 +170,7 @@ def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) ->
     root = scratch_of(relative)
     pythonpath = build_copy(root)
     target = pythonpath / PACKAGE / "runtime" / relative
+    shutil.copyfile(target, root / "original.py")  # for --retry-survivors
     module_name = f"{PACKAGE}.runtime." + relative.removesuffix(".py").replace("/", ".")
     env = environment(pythonpath)
     started = time.monotonic()
@@ -202,12 +203,24 @@ def mutate(module: dict[str, object], settings: dict[str, dict[str, object]]) ->
     return score_of(relative, session, time.monotonic() - started)
 
 
-def retry_survivors(module: dict[str, object]) -> Score:
-    """Runs the survivors of an earlier run of one module again, against the tests as they are
-    now (the module's copy is kept as it was)."""
+def retry_survivors(module: dict[str, object], settings: dict[str, dict[str, object]]) -> Score:
+    """Runs the survivors of an earlier run of one module again, against the module's tests as
+    config.toml lists them now; the module's copy, its mutants and the rest of the results are
+    kept. Tests are only ever added, so what was killed stays killed."""
     relative = str(module["path"])
+    tests = [str(test) for test in module["tests"]]  # type: ignore[attr-defined]
     root = scratch_of(relative)
     session = root / "session.sqlite"
+    config = root / "cosmic-ray.toml"
+    earlier = tomllib.loads(config.read_text(encoding="utf-8"))["cosmic-ray"]
+    exclude = [str(p) for p in settings["operators"]["exclude"]]  # type: ignore[attr-defined]
+    target = Path(earlier["module-path"])
+    # A run stopped by a signal leaves its last mutant in place (cosmic-ray restores the module
+    # only when the test run ends).
+    shutil.copyfile(root / "original.py", target)
+    config.write_text(
+        cosmic_ray_config(target, tests, earlier["timeout"], exclude), encoding="utf-8"
+    )
     started = time.monotonic()
     with use_db(str(session), WorkDB.Mode.open) as db:
         survived = [
@@ -218,7 +231,6 @@ def retry_survivors(module: dict[str, object]) -> Score:
                 WorkResultStorage.job_id.in_(survived)
             ).delete()
     env = environment(root / "pkg")
-    config = root / "cosmic-ray.toml"
     if run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], env):
         raise CheckFailed(f"cosmic-ray exec failed for {relative}")
     return score_of(relative, session, time.monotonic() - started)
@@ -283,9 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                 score_of(m["path"], scratch_of(m["path"]) / "session.sqlite", 0.0) for m in modules
             ]
         else:
-            work = retry_survivors if args.retry_survivors else lambda m: mutate(m, settings)
+            run_module = retry_survivors if args.retry_survivors else mutate
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                scores = list(pool.map(work, modules))
+                scores = list(pool.map(lambda module: run_module(module, settings), modules))
     except CheckFailed as exc:
         print(f"mutation: {exc}", file=sys.stderr)
         return 1
