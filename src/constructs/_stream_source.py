@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -44,7 +43,7 @@ MAX_BATCHING_WINDOW_SECONDS = 300
 #: Library defaults: bounded where the service's are infinite (see the README's defaults table).
 BATCH_SIZE = 100
 RETRY_ATTEMPTS = 5
-MAX_RECORD_AGE = Duration.hours(1)
+MAX_RECORD_AGE_DEFAULT_SECONDS = 3600
 
 
 def new_kinesis_stream(

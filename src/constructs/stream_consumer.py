@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Annotations, Duration
@@ -53,12 +53,11 @@ class StreamConsumerAlarms:
     :param period: the period each metric is evaluated over. Default: - 5 minutes.
     """
 
-    # Duration is immutable, so sharing one default instance is safe.
-    iterator_age: Duration | None = Duration.minutes(5)  # noqa: RUF009
+    iterator_age: Duration | None = field(default_factory=lambda: Duration.minutes(5))
     function_errors: int | None = 1
     failed_batches: int | None = 1
     read_throughput_exceeded: int | None = 1
-    period: Duration = _defaults.METRIC_PERIOD
+    period: Duration = field(default_factory=_defaults.metric_period)
 
 
 class StreamConsumer(Construct):
@@ -92,7 +91,7 @@ class StreamConsumer(Construct):
         max_batching_window: Duration | None = None,
         parallelization_factor: int = 1,
         retry_attempts: int = limits.RETRY_ATTEMPTS,
-        max_record_age: Duration = limits.MAX_RECORD_AGE,
+        max_record_age: Duration | None = None,
         bisect_batch_on_error: bool = True,
         on_failure: FailureDestination | None = None,
         on_failure_queue_props: Mapping[str, Any] | None = None,
@@ -163,6 +162,7 @@ class StreamConsumer(Construct):
         reject_both(self, "table", table, stream_props=stream_props)
         reject_both(self, "on_failure", on_failure, on_failure_queue_props=on_failure_queue_props)
         is_kinesis = table is None
+        max_record_age = max_record_age or Duration.seconds(limits.MAX_RECORD_AGE_DEFAULT_SECONDS)
         self._validate_event_source(
             is_kinesis=is_kinesis,
             starting_position=starting_position,
@@ -274,14 +274,14 @@ class StreamConsumer(Construct):
         """Age in milliseconds of the last record of each batch when the function received it:
         ``AWS/Lambda`` ``IteratorAge``, maximum per period (default 5 minutes)."""
         return self.function.metric(
-            "IteratorAge", period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
+            "IteratorAge", period=period or _defaults.metric_period(), statistic="Maximum"
         )
 
     def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Invocations that failed as a whole: ``AWS/Lambda`` ``Errors``, sum per period
         (default 5 minutes)."""
         return self.function.metric_errors(
-            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+            period=period or _defaults.metric_period(), statistic="Sum"
         )
 
     def metric_failed_batches(self, *, period: Duration | None = None) -> cloudwatch.Metric:
@@ -295,7 +295,7 @@ class StreamConsumer(Construct):
                 "topic's or bucket's own metrics"
             )
         return queue.metric_approximate_number_of_messages_visible(  # type: ignore[union-attr]
-            period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
+            period=period or _defaults.metric_period(), statistic="Maximum"
         )
 
     def metric_read_provisioned_throughput_exceeded(
@@ -307,7 +307,7 @@ class StreamConsumer(Construct):
         if self.stream is None:
             raise ValueError(f"{self.node.path}: a DynamoDB stream has no Kinesis metrics")
         return self.stream.metric_read_provisioned_throughput_exceeded(
-            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+            period=period or _defaults.metric_period(), statistic="Sum"
         )
 
     # --- internals ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from serverless_patterns.stacks.canary_api_stack import CanaryApiStack
 from serverless_patterns.stacks.event_bus_fan_out_stack import EventBusFanOutStack
 from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsumerStack
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
+from serverless_patterns.stacks.stream_consumer_stack import StreamConsumerStack
 from serverless_patterns.stacks.webhooks_stack import WebhooksStack
 
 STACK_PREFIX = "ServerlessPatterns"
@@ -46,6 +47,12 @@ def build_reference_app(scope: Construct) -> list[Stack]:
             description="Pattern 6: Webhooks (a receiver verifying Standard Webhooks signatures "
             "into a QueueWorker, and a sender signing and retrying deliveries)",
         ),
+        StreamConsumerStack(
+            scope,
+            f"{STACK_PREFIX}-StreamConsumer",
+            description="Pattern 7: StreamConsumer (Kinesis and DynamoDB Streams to Lambda with "
+            "checkpoints, bisect, bounded retries, an on-failure queue and tumbling windows)",
+        ),
     ]
 
 
@@ -55,6 +62,7 @@ __all__ = [
     "EventBusFanOutStack",
     "IdempotentConsumerStack",
     "QueueWorkerStack",
+    "StreamConsumerStack",
     "WebhooksStack",
     "build_reference_app",
 ]

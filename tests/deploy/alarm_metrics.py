@@ -358,10 +358,21 @@ def _detailed_metrics(template: Template, stage: str) -> bool:
     return any(setting.get("MetricsEnabled") is True for setting in settings)
 
 
+def check_kinesis_values(template: Template, values: Mapping[str, Any]) -> list[str]:
+    """``StreamName`` is a stream's name: ``Ref`` of an ``AWS::Kinesis::Stream`` ("Return
+    values" of AWS::Kinesis::Stream: Ref returns the stream name)."""
+    name = resolve(template, values["StreamName"])
+    streams = _of_type(template, "AWS::Kinesis::Stream")
+    if name in {resolve(template, {"Ref": stream}) for stream in streams}:
+        return []
+    return [f"StreamName {values['StreamName']!r} is not the name of a stream of this stack"]
+
+
 #: The dimension value check of each namespace of ``PUBLISHED_METRICS``.
 VALUE_CHECKS: dict[str, Callable[[Template, Mapping[str, Any]], list[str]]] = {
     "AWS/SQS": check_sqs_values,
     "AWS/Lambda": check_lambda_values,
+    "AWS/Kinesis": check_kinesis_values,
     "AWS/Events": check_events_values,
     "AWS/ApiGateway": check_api_gateway_values,
 }

@@ -61,6 +61,10 @@ EVENTS_PAGE = DocPage(
     "Monitoring Amazon EventBridge",
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html",
 )
+KINESIS_PAGE = DocPage(
+    "Monitoring the Amazon Kinesis Data Streams service with Amazon CloudWatch",
+    "https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html",
+)
 API_GATEWAY_PAGE = DocPage(
     "Amazon API Gateway dimensions and metrics",
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/"
@@ -124,6 +128,32 @@ LAMBDA_ROWS = (
         True,
         LAMBDA_TYPES_PAGE,
     ),
+    # Performance metrics: "IteratorAge - For event source mappings that read from streams, the
+    # age of the last record in the event" (milliseconds), viewed like Duration (Average, Max).
+    PublishedMetric(
+        "AWS/Lambda",
+        "IteratorAge",
+        _sets(*_LAMBDA_FUNCTION_SETS),
+        frozenset({"Average", "Maximum"}),
+        False,
+        LAMBDA_TYPES_PAGE,
+    ),
+)
+
+# --- AWS/Kinesis -----------------------------------------------------------------------------
+# Basic (stream-level) metrics have the dimension StreamName; enhanced (shard-level) metrics
+# StreamName and ShardId. "ReadProvisionedThroughputExceeded: the number of GetRecords calls
+# throttled for the stream over the specified time period ... Statistics: Minimum, Maximum,
+# Average, Sum, Samples" (the most useful: Average, or Sum for a count).
+KINESIS_ROWS = (
+    PublishedMetric(
+        "AWS/Kinesis",
+        "ReadProvisionedThroughputExceeded",
+        _sets(("StreamName",), ("StreamName", "ShardId")),
+        STANDARD_STATISTICS,
+        False,
+        KINESIS_PAGE,
+    ),
 )
 
 # --- AWS/Events ------------------------------------------------------------------------------
@@ -170,5 +200,5 @@ API_GATEWAY_ROWS = (
 
 PUBLISHED_METRICS: dict[tuple[str, str], PublishedMetric] = {
     (row.namespace, row.metric_name): row
-    for row in (*SQS_ROWS, *LAMBDA_ROWS, *EVENTS_ROWS, *API_GATEWAY_ROWS)
+    for row in (*SQS_ROWS, *LAMBDA_ROWS, *KINESIS_ROWS, *EVENTS_ROWS, *API_GATEWAY_ROWS)
 }

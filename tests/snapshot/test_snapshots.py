@@ -20,6 +20,7 @@ STACKS = [
     f"{STACK_PREFIX}-EventBusFanOut",
     f"{STACK_PREFIX}-CanaryApi",
     f"{STACK_PREFIX}-Webhooks",
+    f"{STACK_PREFIX}-StreamConsumer",
 ]
 
 
