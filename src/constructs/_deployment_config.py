@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from aws_cdk import Duration
@@ -15,15 +15,17 @@ from serverless_patterns.constructs._validation import check_range, is_known
 #: whole number of minutes up to two days.
 _MAX_INTERVAL_MINUTES = 2880
 
-_PREDEFINED: dict[tuple[str, int, int], codedeploy.ILambdaDeploymentConfig] = {
-    ("canary", 10, 5): codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
-    ("canary", 10, 10): codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_10_MINUTES,
-    ("canary", 10, 15): codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_15_MINUTES,
-    ("canary", 10, 30): codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_30_MINUTES,
-    ("linear", 10, 1): codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_1_MINUTE,
-    ("linear", 10, 2): codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_2_MINUTES,
-    ("linear", 10, 3): codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_3_MINUTES,
-    ("linear", 10, 10): codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_10_MINUTES,
+#: CodeDeploy's predefined Lambda configurations, by (kind, percentage, minutes): the name of
+#: the ``LambdaDeploymentConfig`` attribute (read on use: each read is a jsii call).
+_PREDEFINED: dict[tuple[str, int, int], str] = {
+    ("canary", 10, 5): "CANARY_10_PERCENT_5_MINUTES",
+    ("canary", 10, 10): "CANARY_10_PERCENT_10_MINUTES",
+    ("canary", 10, 15): "CANARY_10_PERCENT_15_MINUTES",
+    ("canary", 10, 30): "CANARY_10_PERCENT_30_MINUTES",
+    ("linear", 10, 1): "LINEAR_10_PERCENT_EVERY_1_MINUTE",
+    ("linear", 10, 2): "LINEAR_10_PERCENT_EVERY_2_MINUTES",
+    ("linear", 10, 3): "LINEAR_10_PERCENT_EVERY_3_MINUTES",
+    ("linear", 10, 10): "LINEAR_10_PERCENT_EVERY_10_MINUTES",
 }
 
 
@@ -39,7 +41,7 @@ class TrafficShift:
 
     kind: Literal["canary", "linear", "all_at_once"]
     percentage: int = 10
-    interval: Duration = Duration.minutes(5)  # noqa: RUF009 - Duration is immutable
+    interval: Duration = field(default_factory=lambda: Duration.minutes(5))
 
     @classmethod
     def canary(cls, percentage: int = 10, interval: Duration | None = None) -> TrafficShift:
@@ -99,7 +101,10 @@ def deployment_config(
     minutes = int(shift.interval.to_minutes())
     predefined = _PREDEFINED.get((shift.kind, int(shift.percentage), minutes))
     if predefined is not None:
-        return predefined
+        config: codedeploy.ILambdaDeploymentConfig = getattr(
+            codedeploy.LambdaDeploymentConfig, predefined
+        )
+        return config
     routing: codedeploy.TrafficRouting = (
         codedeploy.TimeBasedCanaryTrafficRouting(
             interval=shift.interval, percentage=int(shift.percentage)

@@ -17,7 +17,7 @@ resource the rule depends on. See "Using resource-based policies for Amazon Even
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jsii
@@ -86,7 +86,9 @@ class _RetryOptions(_DeadLetterOptions):
 
     retry_attempts: int = _defaults.EVENT_RETRY_ATTEMPTS
     # Duration is immutable, so sharing the one default instance is safe.
-    max_event_age: Duration = _defaults.EVENT_MAX_EVENT_AGE
+    max_event_age: Duration = field(
+        default_factory=lambda: Duration.seconds(_defaults.EVENT_MAX_EVENT_AGE_SECONDS)
+    )
 
     def _retry_policy(self) -> events.CfnRule.RetryPolicyProperty:
         """The retry policy of the target."""

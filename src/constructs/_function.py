@@ -69,10 +69,10 @@ class BaselineFunction(lambda_.Function):
         )
         props = _defaults.merge_props(
             {
-                "runtime": _defaults.PYTHON_RUNTIME,
+                "runtime": _defaults.python_runtime(),
                 "architecture": lambda_.Architecture.ARM_64,
                 "memory_size": _defaults.FUNCTION_MEMORY_MB,
-                "timeout": _defaults.FUNCTION_TIMEOUT,
+                "timeout": _defaults.function_timeout(),
                 "tracing": lambda_.Tracing.ACTIVE,
                 "logging_format": lambda_.LoggingFormat.JSON,
                 "application_log_level_v2": lambda_.ApplicationLogLevel.INFO,

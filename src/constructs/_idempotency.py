@@ -7,7 +7,7 @@ it creates anything, and calls ``enable_idempotency`` once its function exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Annotations, Duration, Tokenization
 from aws_cdk import aws_dynamodb as dynamodb
@@ -38,7 +38,9 @@ class IdempotencyOptions:
 
     table: IdempotencyTable | dynamodb.ITable | None = None
     # Duration is immutable, so sharing one default instance is safe.
-    expires_after: Duration = Duration.seconds(schema.DEFAULT_EXPIRES_AFTER_SECONDS)  # noqa: RUF009
+    expires_after: Duration = field(
+        default_factory=lambda: Duration.seconds(schema.DEFAULT_EXPIRES_AFTER_SECONDS)
+    )
 
 
 def check_idempotency_options(scope: IConstruct, options: IdempotencyOptions) -> None:

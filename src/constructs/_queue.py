@@ -41,7 +41,7 @@ def dead_letter_queue(
     merged = _defaults.merge_props(
         {
             "encryption": sqs.QueueEncryption.SQS_MANAGED,
-            "retention_period": _defaults.DLQ_RETENTION,
+            "retention_period": _defaults.dlq_retention(),
         },
         props,
         {"enforce_ssl": True, "fifo": fifo or None},

@@ -127,10 +127,10 @@ class CanaryApiAlarms:
     """
 
     function_errors: int | None = 1
-    function_duration_p99: Duration | None = Duration.seconds(3)  # noqa: RUF009
+    function_duration_p99: Duration | None = field(default_factory=lambda: Duration.seconds(3))
     api_5xx_rate_percent: float | None = 1.0
-    api_latency_p99: Duration | None = Duration.seconds(3)  # noqa: RUF009
-    period: Duration = Duration.minutes(1)  # noqa: RUF009
+    api_latency_p99: Duration | None = field(default_factory=lambda: Duration.seconds(3))
+    period: Duration = field(default_factory=lambda: Duration.minutes(1))
 
 
 class CanaryApi(Construct):

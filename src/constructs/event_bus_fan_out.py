@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Annotations, Duration, Fn, Names, Stack, Token
@@ -108,7 +108,7 @@ class EventBusFanOutAlarms:
     throttled_rules: int | None = 1
     dead_letter_messages: int | None = 1
     # Duration is immutable, so sharing one default instance is safe.
-    period: Duration = _defaults.METRIC_PERIOD
+    period: Duration = field(default_factory=_defaults.metric_period)
 
 
 class FanOutTarget(Construct):
@@ -330,7 +330,7 @@ class FanOutRule(Construct):
             metric_name=metric_name,
             dimensions_map=dimensions,
             statistic="Sum",
-            period=period or _defaults.METRIC_PERIOD,
+            period=period or _defaults.metric_period(),
         )
 
     def metric_failed_invocations(self, *, period: Duration | None = None) -> cloudwatch.Metric:
@@ -457,7 +457,7 @@ class EventBusFanOut(Construct):
                 f"{self.node.path}: archive_retention applies only with archive=True (the "
                 "default for a new bus only)"
             )
-        retention = archive_retention or _defaults.ARCHIVE_RETENTION
+        retention = archive_retention or Duration.days(_defaults.ARCHIVE_RETENTION_DAYS)
         self._check_archive_retention(retention)
         accounts = self._checked_accounts(producer_accounts)
         rule_options = dict(rules or {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Annotations, Duration
@@ -62,10 +62,10 @@ class QueueWorkerAlarms:
 
     dead_letter_messages: int | None = 1
     # Duration is immutable, so sharing one default instance is safe.
-    oldest_message_age: Duration | None = Duration.minutes(15)  # noqa: RUF009
+    oldest_message_age: Duration | None = field(default_factory=lambda: Duration.minutes(15))
     function_errors: int | None = 1
     function_throttles: int | None = 1
-    period: Duration = _defaults.METRIC_PERIOD
+    period: Duration = field(default_factory=_defaults.metric_period)
 
 
 class QueueWorker(Construct):
@@ -276,28 +276,28 @@ class QueueWorker(Construct):
                 "use its own metric_approximate_number_of_messages_visible()"
             )
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
+            period=period or _defaults.metric_period(), statistic="Maximum"
         )
 
     def metric_age_of_oldest_message(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Age in seconds of the queue's oldest message: ``AWS/SQS``
         ``ApproximateAgeOfOldestMessage``, maximum per period (default 5 minutes)."""
         return self.queue.metric_approximate_age_of_oldest_message(
-            period=period or _defaults.METRIC_PERIOD, statistic="Maximum"
+            period=period or _defaults.metric_period(), statistic="Maximum"
         )
 
     def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Invocations of the function that failed as a whole: ``AWS/Lambda`` ``Errors``,
         sum per period (default 5 minutes)."""
         return self.function.metric_errors(
-            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+            period=period or _defaults.metric_period(), statistic="Sum"
         )
 
     def metric_throttles(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Throttled invocations of the function: ``AWS/Lambda`` ``Throttles``, sum per period
         (default 5 minutes)."""
         return self.function.metric_throttles(
-            period=period or _defaults.METRIC_PERIOD, statistic="Sum"
+            period=period or _defaults.metric_period(), statistic="Sum"
         )
 
     # --- validation -----------------------------------------------------------------------
@@ -383,7 +383,7 @@ class QueueWorker(Construct):
         function_timeout: Duration | None,
     ) -> int:
         if function is None:
-            timeout = (function_props or {}).get("timeout", _defaults.FUNCTION_TIMEOUT)
+            timeout = (function_props or {}).get("timeout") or _defaults.function_timeout()
             return seconds(timeout)
         if function_timeout is not None:
             return seconds(function_timeout)

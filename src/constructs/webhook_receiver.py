@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack, Tokenization
@@ -52,18 +52,18 @@ from serverless_patterns.constructs.queue_worker import QueueWorker
 from serverless_patterns.runtime.webhooks import contract
 
 #: Standard Webhooks: a 5-minute replay window. The longest we accept is an hour.
-DEFAULT_TOLERANCE = Duration.minutes(5)
+DEFAULT_TOLERANCE_SECONDS = 300
 MAX_TOLERANCE_SECONDS = 3600
 #: How long the verifier keeps the secret before reading it again (a rotation takes effect).
-DEFAULT_SECRET_CACHE_TTL = Duration.minutes(5)
+DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
 MAX_SECRET_CACHE_TTL_SECONDS = 3600
 #: Claim-check objects are deleted after this many days (the consumer has read them by then).
 DEFAULT_CLAIM_CHECK_EXPIRY_DAYS = 7
 MAX_CLAIM_CHECK_EXPIRY_DAYS = 365
 #: Verifying a signature and sending one message is quick; API Gateway waits at most 29 s.
-VERIFIER_TIMEOUT = Duration.seconds(10)
+VERIFIER_TIMEOUT_SECONDS = 10
 #: Visibility timeout of the receiver's own queue (when no consumer is given).
-_QUEUE_VISIBILITY = Duration.seconds(30)
+_QUEUE_VISIBILITY_SECONDS = 30
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 _CLAIM_CHECK_OBJECTS = f"{contract.CLAIM_CHECK_PREFIX}*"
 #: KMS actions on an SSE-KMS bucket's key: reading an object decrypts its data key; writing
@@ -89,7 +89,7 @@ class WebhookReceiverAlarms:
     api_5xx_rate_percent: float | None = 1.0
     dead_letter_messages: int | None = 1
     # Duration is immutable, so sharing one default instance is safe.
-    period: Duration = _defaults.METRIC_PERIOD
+    period: Duration = field(default_factory=_defaults.metric_period)
 
 
 class WebhookReceiver(Construct):
@@ -126,8 +126,8 @@ class WebhookReceiver(Construct):
         throttling_rate_limit: float = THROTTLING_RATE_LIMIT,
         throttling_burst_limit: int = THROTTLING_BURST_LIMIT,
         access_log_retention: logs.RetentionDays = _defaults.LOG_RETENTION,
-        tolerance: Duration = DEFAULT_TOLERANCE,
-        secret_cache_ttl: Duration = DEFAULT_SECRET_CACHE_TTL,
+        tolerance: Duration | None = None,
+        secret_cache_ttl: Duration | None = None,
         idempotency: IdempotencyOptions | None = None,
         claim_check_bucket: s3.IBucket | None = None,
         claim_check_expiry_days: int | None = None,
@@ -197,6 +197,8 @@ class WebhookReceiver(Construct):
             if claim_check_expiry_days is None
             else claim_check_expiry_days
         )
+        tolerance = tolerance or Duration.seconds(DEFAULT_TOLERANCE_SECONDS)
+        secret_cache_ttl = secret_cache_ttl or Duration.seconds(DEFAULT_SECRET_CACHE_TTL_SECONDS)
         self._validate(
             path=path,
             rate=throttling_rate_limit,
@@ -233,7 +235,7 @@ class WebhookReceiver(Construct):
                 self,
                 "Queue",
                 fifo=False,
-                visibility_timeout=_QUEUE_VISIBILITY,
+                visibility_timeout=Duration.seconds(_QUEUE_VISIBILITY_SECONDS),
                 dead_letter=self.dead_letter_queue,
                 max_receive_count=_defaults.MAX_RECEIVE_COUNT,
                 props=queue_props,
@@ -251,7 +253,7 @@ class WebhookReceiver(Construct):
             handler=contract.RECEIVER_HANDLER,
             function_props=_defaults.merge_props(
                 {
-                    "timeout": VERIFIER_TIMEOUT,
+                    "timeout": Duration.seconds(VERIFIER_TIMEOUT_SECONDS),
                     "description": "Webhook receiver: verifies signatures, dedupes, enqueues.",
                 },
                 function_props,

@@ -29,7 +29,7 @@ from serverless_patterns.runtime.webhooks import contract
 DEFAULT_MAX_ATTEMPTS = 8
 MAX_MAX_ATTEMPTS = 100
 #: HTTP timeout of one delivery attempt.
-DEFAULT_DELIVERY_TIMEOUT = Duration.seconds(10)
+DEFAULT_DELIVERY_TIMEOUT_SECONDS = 10
 MAX_DELIVERY_TIMEOUT_SECONDS = 60
 #: Deliveries per invocation.
 DEFAULT_BATCH_SIZE = 10
@@ -79,7 +79,7 @@ class WebhookSender(Construct):
         function_props: Mapping[str, Any] | None = None,
         queue_props: Mapping[str, Any] | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        delivery_timeout: Duration = DEFAULT_DELIVERY_TIMEOUT,
+        delivery_timeout: Duration | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_concurrency: int | None = None,
         subscriber_secret_prefix: str = DEFAULT_SUBSCRIBER_SECRET_PREFIX,
@@ -113,6 +113,7 @@ class WebhookSender(Construct):
             Default: - alarms without actions.
         """
         super().__init__(scope, construct_id)
+        delivery_timeout = delivery_timeout or Duration.seconds(DEFAULT_DELIVERY_TIMEOUT_SECONDS)
         check_range(self, "max_attempts", max_attempts, 1, MAX_MAX_ATTEMPTS)
         timeout_seconds = delivery_timeout.to_seconds(integral=False)
         if is_known(timeout_seconds) and timeout_seconds != int(timeout_seconds):

@@ -23,7 +23,7 @@ LOG_RETENTION_PROVIDER = "aae0aa3c5b4d4f87b02d85b201efdd8a"
 
 
 def test_runtime_table_latest_python_is_the_library_default() -> None:
-    assert _defaults.PYTHON_RUNTIME.name == runtimes.LATEST_PYTHON
+    assert _defaults.python_runtime().name == runtimes.LATEST_PYTHON
 
 
 @pytest.mark.parametrize(
