@@ -160,9 +160,7 @@ def test_a_safe_correlation_id_in_either_header_map_is_echoed(
 
 @PROPERTY
 @given(body=marked_json_texts(MARKER), path=st.sampled_from(["/orders", "/echo"]))
-def test_no_body_reaches_the_log(
-    body: str, path: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_no_body_reaches_the_log(body: str, path: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.clear()
     event = proxy_event("POST", path, body=body)
     with caplog.at_level(logging.DEBUG):
@@ -209,9 +207,7 @@ class FakeLambda:
 @given(payload=hostile_json_bytes())
 def test_lambda_invoker_returns_a_mapping_or_raises_invocation_error(payload: bytes) -> None:
     try:
-        response = LambdaInvoker("arn:aws:lambda:eu-west-1:1:function:f:1", FakeLambda(payload))(
-            {}
-        )
+        response = LambdaInvoker("arn:aws:lambda:eu-west-1:1:function:f:1", FakeLambda(payload))({})
     except InvocationError:
         return
     assert isinstance(response, Mapping)
