@@ -12,7 +12,8 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct, IConstruct
 from serverless_patterns.checks import runtimes
-from serverless_patterns.checks._resources import LOG_RETENTION, mentions, referenced_id
+from serverless_patterns.checks._resources import LOG_RETENTION, referenced_id
+from serverless_patterns.checks._values import default_log_group_names, string_parts
 
 #: What Lambda needs to send traces (no resource-level permissions exist for these).
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -151,15 +152,20 @@ class FunctionBaseline:
                 ):
                     group.retention_in_days = days
             return  # a log group of another stack, or by name: not this Aspect's to change
-        own_id = str(stack.resolve(node.logical_id))
+        # the log group Lambda writes to by default, however its name is written (literal,
+        # Fn::Join, Fn::Sub with or without a variable map)
+        names = default_log_group_names(
+            str(stack.resolve(node.logical_id)), stack.resolve(node.function_name)
+        )
         default_groups = [
             g
             for g in groups
-            if isinstance(g, logs.CfnLogGroup) and mentions(stack.resolve(g.log_group_name), own_id)
+            if isinstance(g, logs.CfnLogGroup)
+            and string_parts(stack.resolve(g.log_group_name)) in names
         ]
         has_retention_resource = any(
             not isinstance(g, logs.CfnLogGroup)
-            and mentions(stack.resolve(g._cfn_properties), own_id)
+            and string_parts(stack.resolve(g._cfn_properties).get("LogGroupName")) in names
             for g in groups
         )
         for group in default_groups:

@@ -41,7 +41,7 @@ def pack_findings(scope: IConstruct) -> list[Finding]:
     """Every violation of the pack over ``scope``, as cdk-nag reports it."""
     report = ServerlessPatternsChecks().validate_scope(scope)
     return [
-        Finding(violation.rule_name, resource.construct_path, violation.description)
+        Finding(violation.rule_name, str(resource.construct_path), violation.description)
         for violation in report.violations
         for resource in violation.violating_resources
     ]

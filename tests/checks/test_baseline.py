@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import Aspects, Stack
+from aws_cdk import Aspects, Fn, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
@@ -117,6 +118,37 @@ def test_a_log_group_without_retention_gets_one(stack: Stack) -> None:
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 14})
     template.resource_count_is("AWS::Logs::LogGroup", 1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        lambda fn: Fn.sub("/aws/lambda/${Name}", {"Name": fn.ref}),
+        lambda fn: Fn.sub("/aws/lambda/${Bare}"),
+        lambda fn: Fn.join("/", ["", "aws", "lambda", fn.ref]),
+        lambda fn: "/aws/lambda/orders",
+    ],
+    ids=["Fn::Sub variable map", "Fn::Sub", "Fn::Join", "literal FunctionName"],
+)
+def test_a_default_log_group_named_any_way_gets_a_retention_and_no_second_group(
+    stack: Stack, name: Callable[[lambda_.CfnFunction], str]
+) -> None:
+    """CloudFormation cannot create a log group that exists, so a second one would fail."""
+    fn = lambda_.CfnFunction(
+        stack,
+        "Bare",
+        function_name="orders",
+        runtime="python3.14",
+        handler="index.handler",
+        code=lambda_.CfnFunction.CodeProperty(zip_file="x"),
+        role="arn:aws:iam::123456789012:role/bare",
+    )
+    fn.override_logical_id("Bare")
+    logs.CfnLogGroup(stack, "Logs", log_group_name=name(fn))
+    Aspects.of(stack).add(FunctionBaseline())
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
 
 
 def test_newer_python_and_container_images_are_not_changed_and_options_turn_parts_off(
