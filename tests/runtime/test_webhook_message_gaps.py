@@ -1,0 +1,39 @@
+"""Queued webhook messages: behaviour the mutation run (issue 14) found unpinned."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from serverless_patterns.runtime.webhooks.message import (
+    InvalidWebhookMessageError,
+    read_message,
+    resolve_body,
+)
+
+BODY = b"amount=42&currency=EUR"
+
+
+def test_base64_with_a_character_outside_the_alphabet_is_refused() -> None:
+    # Without validation b64decode drops such characters and decodes the rest silently.
+    encoded = base64.b64encode(BODY).decode()
+    message = {"id": "msg_1", "body_base64": encoded[:8] + "*" + encoded[8:]}
+    with pytest.raises(InvalidWebhookMessageError) as raised:
+        read_message(message)
+    assert str(raised.value) == "webhook msg_1: body_base64 is not base64"
+    assert read_message({"id": "msg_1", "body_base64": encoded}).body == BODY
+
+
+def test_the_s3_client_is_passed_by_keyword_only() -> None:
+    message = {"id": "msg_1", "body_base64": base64.b64encode(BODY).decode()}
+    with pytest.raises(TypeError):
+        read_message(message, None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        resolve_body(message, None)  # type: ignore[call-arg]
+    assert resolve_body(message, s3_client=None) == BODY
+
+
+def test_the_repr_leaves_out_the_decoded_text() -> None:
+    webhook = read_message({"id": "msg_1", "body": '{"n": 1}'})
+    assert "_text" not in repr(webhook)
