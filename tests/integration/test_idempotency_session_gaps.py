@@ -379,3 +379,12 @@ def test_a_result_with_a_lone_surrogate_is_stored_as_a_json_escape(
     assert item is not None and item["data"] == '{"name":"\\ud800"}'
     with IdempotentBatch(store, [keyed("p1")]) as again:
         assert again.run(0, lambda: pytest.fail("must not run")) == result
+
+
+def test_a_result_is_stored_as_utf8_json_not_escaped(store: DynamoDBStore, table: Table) -> None:
+    # Escaping would make a non-ASCII result up to six times larger against the 400 KB limit.
+    with IdempotentBatch(store, [keyed("p1")]) as batch:
+        batch.run(0, lambda: {"city": "Zürich €"})
+
+    item = table.item("p1")
+    assert item is not None and item["data"] == '{"city":"Zürich €"}'

@@ -487,3 +487,9 @@ def test_events_and_results_are_immutable() -> None:
     for value, name in ((event, "source"), (failure, "index"), (failed_result(1, 1), "calls")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(value, name, None)
+
+
+def test_raise_on_failure_is_keyword_only(proxy: ScriptedProxy) -> None:
+    with pytest.raises(TypeError):
+        publisher_via(proxy).publish(events(1), True)  # type: ignore[call-arg]
+    assert proxy.entries == []
