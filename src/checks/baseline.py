@@ -44,6 +44,11 @@ _RETENTION_DAYS = {
 }
 
 
+#: A default resolved when the Aspect is created: a jsii value as a parameter default would be
+#: read while the module is imported (``tests/unit/test_import_cost.py``).
+_DEFAULT: Any = object()
+
+
 @jsii.implements(IAspect)
 class FunctionBaseline:
     """Applies the function baseline to every Lambda function (``CfnFunction``) in a scope.
@@ -71,8 +76,8 @@ class FunctionBaseline:
     def __init__(
         self,
         *,
-        python_runtime: lambda_.Runtime | None = lambda_.Runtime.PYTHON_3_14,
-        architecture: lambda_.Architecture | None = lambda_.Architecture.ARM_64,
+        python_runtime: lambda_.Runtime | None = _DEFAULT,
+        architecture: lambda_.Architecture | None = _DEFAULT,
         tracing: bool = True,
         log_retention: logs.RetentionDays | None = logs.RetentionDays.ONE_MONTH,
     ) -> None:
@@ -89,8 +94,12 @@ class FunctionBaseline:
             raise ValueError(
                 f"FunctionBaseline: log_retention must be a finite retention, got {log_retention}"
             )
-        self.python_runtime = python_runtime
-        self.architecture = architecture
+        self.python_runtime = (
+            lambda_.Runtime.PYTHON_3_14 if python_runtime is _DEFAULT else python_runtime
+        )
+        self.architecture = (
+            lambda_.Architecture.ARM_64 if architecture is _DEFAULT else architecture
+        )
         self.tracing = tracing
         self.log_retention = log_retention
 

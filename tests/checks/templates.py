@@ -155,6 +155,27 @@ def compliant_template() -> dict[str, Any]:
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 },
             },
+            "Stream": {
+                "Type": "AWS::Kinesis::Stream",
+                "Properties": {
+                    "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+                    "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
+                },
+            },
+            "StreamMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "FunctionName": {"Ref": "Function"},
+                    "EventSourceArn": _arn("Stream"),
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": 100,
+                    "MaximumRetryAttempts": 5,
+                    "MaximumRecordAgeInSeconds": 3600,
+                    "BisectBatchOnFunctionError": True,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "DestinationConfig": {"OnFailure": {"Destination": _arn("Dlq")}},
+                },
+            },
             "InvokeConfig": {
                 "Type": "AWS::Lambda::EventInvokeConfig",
                 "Properties": {
@@ -232,6 +253,14 @@ READ_PATHS: tuple[tuple[str | int, ...], ...] = (
     ("Mapping", "Properties", "MaximumBatchingWindowInSeconds"),
     ("Mapping", "Properties", "FunctionResponseTypes"),
     ("Mapping", "Properties", "FilterCriteria"),
+    ("StreamMapping", "Properties", "EventSourceArn"),
+    ("StreamMapping", "Properties", "MaximumRetryAttempts"),
+    ("StreamMapping", "Properties", "MaximumRecordAgeInSeconds"),
+    # BisectBatchOnFunctionError is read too, but CfnInclude cannot load a boolean given as an
+    # intrinsic ("Expected 'true' or 'false' for boolean value"), so it has no case here.
+    ("StreamMapping", "Properties", "FunctionResponseTypes"),
+    ("StreamMapping", "Properties", "DestinationConfig"),
+    ("StreamMapping", "Properties", "DestinationConfig", "OnFailure", "Destination"),
     ("Role", "Properties", "Policies"),
     ("Role", "Properties", "Policies", 0, "PolicyDocument"),
     ("Role", "Properties", "Policies", 0, "PolicyDocument", "Statement"),

@@ -25,6 +25,11 @@ from serverless_patterns.checks.rules.sqs import (
     SQS_PARTIAL_BATCH_RESPONSE,
     SQS_VISIBILITY_TIMEOUT,
 )
+from serverless_patterns.checks.rules.streams import (
+    STREAM_BOUNDED_RETRIES,
+    STREAM_ON_FAILURE_DESTINATION,
+    STREAM_PARTIAL_BATCH_RESPONSE,
+)
 from serverless_patterns.checks.rules.triggers import LAMBDA_INVOKES_LAMBDA, RECURSIVE_TRIGGER
 
 #: Every rule of the pack, in the order of the README table.
@@ -41,6 +46,9 @@ RULES: tuple[Rule, ...] = (
     RESERVED_CONCURRENCY,
     LAMBDA_SECRET_ENVIRONMENT,
     LAMBDA_LOG_RETENTION,
+    STREAM_ON_FAILURE_DESTINATION,
+    STREAM_BOUNDED_RETRIES,
+    STREAM_PARTIAL_BATCH_RESPONSE,
 )
 
 __all__ = ["RULES", "Rule", "RuleContext", "RuleResult"]
