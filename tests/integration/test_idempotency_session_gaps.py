@@ -388,3 +388,20 @@ def test_a_result_is_stored_as_utf8_json_not_escaped(store: DynamoDBStore, table
 
     item = table.item("p1")
     assert item is not None and item["data"] == '{"city":"Zürich €"}'
+
+
+def test_a_key_repeated_in_a_batch_is_locked_once(store: DynamoDBStore) -> None:
+    locks: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        if params["Item"][schema.STATUS_ATTRIBUTE]["S"] == "INPROGRESS":
+            locks.append(params["Item"][schema.KEY_ATTRIBUTE]["S"])
+
+    store.client.meta.events.register("provide-client-params.dynamodb.PutItem", count)
+    batch_keys = [keyed("p1"), keyed("p2"), keyed("p1"), keyed("p1")]
+    with IdempotentBatch(store, batch_keys) as batch:
+        results = [batch.run(0, lambda: "first"), batch.run(1, lambda: "second")]
+        results += [batch.run(index, lambda: "must not run") for index in (2, 3)]
+    assert results == ["first", "second", "first", "first"]
+
+    assert sorted(locks) == sorted({k.key for k in batch_keys if k.key})

@@ -31,6 +31,7 @@ from serverless_patterns.runtime.events.publisher import (
     FailedEntry,
     PublishError,
     PublishResult,
+    split_into_calls,
 )
 from tests.integration.forwarding_proxy import (
     ForwardingProxy,
@@ -493,3 +494,13 @@ def test_raise_on_failure_is_keyword_only(proxy: ScriptedProxy) -> None:
     with pytest.raises(TypeError):
         publisher_via(proxy).publish(events(1), True)  # type: ignore[call-arg]
     assert proxy.entries == []
+
+
+def test_21_failures_list_20_and_1_more() -> None:
+    assert str(PublishError(failed_result(21, 21))).endswith(", and 1 more")
+
+
+def test_split_limits_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        split_into_calls([1, 2], 1)  # type: ignore[call-arg]
+    assert split_into_calls([1, 2], max_entries=1) == [[0], [1]]

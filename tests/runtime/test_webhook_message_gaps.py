@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 
 from serverless_patterns.runtime.webhooks.message import (
     InvalidWebhookMessageError,
+    QueuedWebhook,
     read_message,
     resolve_body,
+    resolve_payload,
 )
 
 BODY = b"amount=42&currency=EUR"
@@ -37,3 +40,23 @@ def test_the_s3_client_is_passed_by_keyword_only() -> None:
 def test_the_repr_leaves_out_the_decoded_text() -> None:
     webhook = read_message({"id": "msg_1", "body": '{"n": 1}'})
     assert "_text" not in repr(webhook)
+
+
+def test_resolve_payload_takes_the_s3_client_by_keyword_only() -> None:
+    message = {"id": "msg_1", "body": '{"n": 1}'}
+    with pytest.raises(TypeError):
+        resolve_payload(message, None)  # type: ignore[call-arg]
+    assert resolve_payload(message, s3_client=None) == {"n": 1}
+
+
+def test_a_queued_webhook_is_frozen_and_compared_without_its_text() -> None:
+    webhook = QueuedWebhook("msg_1", 1, {}, b'{"n":1}', True, '{"n":1}')
+    assert webhook == QueuedWebhook("msg_1", 1, {}, b'{"n":1}', True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        webhook.body = b"{}"  # type: ignore[misc]
+
+
+def test_only_string_headers_are_kept() -> None:
+    headers = {"content-type": "text/plain", "x-count": 2, 3: "three"}
+    webhook = read_message({"id": "msg_1", "body": "{}", "headers": headers})
+    assert webhook.headers == {"content-type": "text/plain"}
