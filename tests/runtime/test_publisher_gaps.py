@@ -504,3 +504,10 @@ def test_split_limits_are_keyword_only() -> None:
     with pytest.raises(TypeError):
         split_into_calls([1, 2], 1)  # type: ignore[call-arg]
     assert split_into_calls([1, 2], max_entries=1) == [[0], [1]]
+
+
+def test_two_calls_are_already_sent_from_the_publishers_threads(proxy: ScriptedProxy) -> None:
+    publisher = publisher_via(proxy, max_concurrency=2)
+    names = sending_threads(publisher)
+    assert publisher.publish(events(20)).ok
+    assert len(names) == 2 and all(name.startswith("event-publisher") for name in names)
