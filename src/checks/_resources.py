@@ -135,6 +135,10 @@ class Resource:
     stack: Stack
     logical_id: str
     type: str
+    #: The construct paths of the resource and of its stack, read once (each read of a jsii
+    #: property is a round trip to the node kernel).
+    path: str
+    stack_path: str
     _props: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -145,10 +149,6 @@ class Resource:
             rendered = _render(self.node, resolved) if resolved else {}
             self._props = dict(self.stack.resolve(rendered) or {})
         return self._props
-
-    @property
-    def path(self) -> str:
-        return str(self.node.node.path)
 
 
 def _properties(node: CfnResource, stack: Stack) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def _parse_json_strings(value: Any) -> Any:
 
 def same_stack(a: Resource, b: Resource) -> bool:
     """Whether two resources are in one stack (so Ref / GetAtt between them resolve)."""
-    return bool(a.stack.node.path == b.stack.node.path)
+    return a.stack_path == b.stack_path
 
 
 class ResourceIndex:
@@ -226,23 +226,30 @@ class ResourceIndex:
         self._by_path: dict[str, Resource] = {}
         self._by_type: dict[str, list[Resource]] = {}
         for construct in root.node.find_all():
-            if not CfnResource.is_cfn_resource(construct):
+            # jsii gives every L1 a proxy of its CfnResource subclass (as is_cfn_resource
+            # answers), and isinstance needs no round trip to the node kernel
+            if not isinstance(construct, CfnResource):
                 continue
-            assert isinstance(construct, CfnResource)
             stack = Stack.of(construct)
             resource = Resource(
                 node=construct,
                 stack=stack,
                 logical_id=str(stack.resolve(construct.logical_id)),
                 type=construct.cfn_resource_type,
+                path=str(construct.node.path),
+                stack_path=str(stack.node.path),
             )
-            self._by_id[(stack.node.path, resource.logical_id)] = resource
+            self._by_id[(resource.stack_path, resource.logical_id)] = resource
             self._by_path[resource.path] = resource
             self._by_type.setdefault(resource.type, []).append(resource)
 
     def get(self, node: CfnResource) -> Resource | None:
         """The indexed resource of a construct."""
-        return self._by_path.get(str(node.node.path))
+        return self.at(str(node.node.path))
+
+    def at(self, path: str) -> Resource | None:
+        """The indexed resource at a construct path."""
+        return self._by_path.get(path)
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         """Every resource of the given CloudFormation types."""
@@ -257,7 +264,7 @@ class ResourceIndex:
             logical_id = parts[0][1].split(".", 1)[0]  # "${Name}" or "${Name.Attribute}"
         if logical_id is None:
             return None
-        found = self._by_id.get((origin.stack.node.path, logical_id))
+        found = self._by_id.get((origin.stack_path, logical_id))
         if found is None or (types and found.type not in types):
             return None
         return found
