@@ -511,3 +511,8 @@ def test_two_calls_are_already_sent_from_the_publishers_threads(proxy: ScriptedP
     names = sending_threads(publisher)
     assert publisher.publish(events(20)).ok
     assert len(names) == 2 and all(name.startswith("event-publisher") for name in names)
+
+
+def test_only_the_bus_is_positional() -> None:
+    with pytest.raises(TypeError):
+        EventPublisher("bus", None)  # type: ignore[call-arg]
