@@ -1,0 +1,1 @@
+"""Workflow runtime helpers: signed approval links and the approval callback."""
