@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from serverless_patterns.constructs.alarm_topic import AlarmTopic
     from serverless_patterns.constructs.api_gateway_account import ApiGatewayCloudWatchRole
     from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
+    from serverless_patterns.constructs.direct_api import DirectApi, DirectRoute, FieldType
     from serverless_patterns.constructs.event_bus_fan_out import (
         EventBusFanOut,
         EventBusFanOutAlarms,
@@ -55,6 +56,8 @@ __all__ = [
     "BufferedTarget",
     "CanaryApi",
     "CanaryApiAlarms",
+    "DirectApi",
+    "DirectRoute",
     "EventBusFanOut",
     "EventBusFanOutAlarms",
     "EventBusTarget",
@@ -62,6 +65,7 @@ __all__ = [
     "FanOutRule",
     "FanOutRuleOptions",
     "FanOutTarget",
+    "FieldType",
     "IdempotencyOptions",
     "IdempotencyTable",
     "LambdaTarget",
