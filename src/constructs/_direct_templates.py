@@ -158,7 +158,7 @@ def service_error_response(default_status: int) -> str:
         "#set($type = \"$input.path('$.__type')\")\n"
         f"#if({markers})\n"
         f"{_override(STATUS_TOO_MANY_REQUESTS)}"
-        "#elseif($type.endsWith('ConditionalCheckFailedException'))\n"
+        "#elseif($type.contains('ConditionalCheckFailedException'))\n"
         f"{_override(STATUS_CONFLICT)}"
         "#else\n"
         f"{_message(default_status)}\n"

@@ -1,0 +1,175 @@
+"""DirectApi: one-action roles, IAM auth, validation; response templates on recorded answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
+
+from serverless_patterns.constructs import DirectApi, FieldType
+from serverless_patterns.constructs import _direct_templates as templates
+from tests.integration.direct_vtl import Input, render
+
+FIELDS = {"id": FieldType.STRING, "total": FieldType.NUMBER}
+
+
+def api_with_routes(stack: Stack) -> DirectApi:
+    api = DirectApi(stack, "Api", cloud_watch_role=False)
+    api.add_send_message("Send", path="queue", queue=sqs.Queue(stack, "Queue"))
+    api.add_put_events(
+        "Put", path="events", event_bus=events.EventBus(stack, "Bus"), source="s", detail_type="d"
+    )
+    table = dynamodb.Table(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+    )
+    api.add_put_item("Write", path="items", table=table, key="id", fields=FIELDS)
+    api.add_get_item("Read", path="items", table=table, key="id", fields=FIELDS)
+    return api
+
+
+def test_each_route_role_may_call_exactly_one_action_on_one_resource(stack: Stack) -> None:
+    api_with_routes(stack)
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    actions = sorted(
+        statement["Action"]
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+    assert actions == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "events:PutEvents",
+        "sqs:SendMessage",
+    ]
+    for policy in policies.values():
+        [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Resource"] != "*"
+
+
+def test_every_method_uses_iam_auth_a_validator_and_refuses_non_json(stack: Stack) -> None:
+    api_with_routes(stack)
+    methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
+    assert len(methods) == 4
+    for method in methods.values():
+        props = method["Properties"]
+        assert props["AuthorizationType"] == "AWS_IAM"
+        assert "RequestValidatorId" in props
+        assert props["Integration"]["PassthroughBehavior"] == "NEVER"
+
+
+def test_put_item_model_requires_every_typed_field_and_no_other(stack: Stack) -> None:
+    api_with_routes(stack)
+    models = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model")
+    schemas = [m["Properties"]["Schema"] for m in models.values()]
+    assert {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "required": ["id", "total"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string", "minLength": 1}, "total": {"type": "number"}},
+    } in schemas
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"id": FieldType.NUMBER}, "id"),
+        ({"a": FieldType.STRING}, "id"),
+        ({"a-b": FieldType.STRING}, "a-b"),
+    ],
+)
+def test_bad_fields_raise_naming_the_route(stack: Stack, fields: Any, key: str) -> None:
+    api = DirectApi(stack, "Api", cloud_watch_role=False)
+    table = dynamodb.Table.from_table_name(stack, "T", "t")
+    with pytest.raises(ValueError, match=r"Test/Api/Write: .*") as error:
+        api.add_put_item("Write", path="items", table=table, key=key, fields=fields)
+    assert repr(next(iter(fields))) in str(error.value) or repr(key) in str(error.value)
+
+
+def test_out_of_range_integration_timeout_raises(stack: Stack) -> None:
+    from aws_cdk import Duration
+
+    with pytest.raises(ValueError, match=r"Test/Api: integration_timeout \(ms\) .* got 30000"):
+        DirectApi(stack, "Api", integration_timeout=Duration.seconds(30))
+
+
+# Response templates, rendered against answers recorded from the services' API references.
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "body"),
+    [
+        ({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}, None, {"eventId": "e-1"}),
+        (
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "x"}],
+            },
+            502,
+            {"message": templates.MESSAGES[502]},
+        ),
+        (
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "x"}],
+            },
+            429,
+            {"message": templates.MESSAGES[429]},
+        ),
+    ],
+)
+def test_put_events_failed_entry_is_not_200(answer: Any, status: int | None, body: Any) -> None:
+    rendered = render(templates.put_events_response(), Input(json.dumps(answer)))
+    assert (rendered.status, json.loads(rendered.text)) == (status, body)
+
+
+def test_get_item_without_item_is_404() -> None:
+    rendered = render(templates.get_item_response(FIELDS), Input("{}"))
+    assert (rendered.status, json.loads(rendered.text)) == (404, {"message": "Not found."})
+
+
+@pytest.mark.parametrize(
+    ("state", "status"), [("FAILED", 502), ("TIMED_OUT", 504), ("ABORTED", 502)]
+)
+def test_unsuccessful_sync_execution_is_not_200(state: str, status: int) -> None:
+    answer = {"status": state, "error": "States.TaskFailed", "cause": "secret internals"}
+    rendered = render(templates.start_sync_execution_response(), Input(json.dumps(answer)))
+    assert rendered.status == status
+    assert "secret" not in rendered.text
+
+
+def test_succeeded_sync_execution_answers_the_output() -> None:
+    answer = {"status": "SUCCEEDED", "output": json.dumps({"quote": {"n": 1}})}
+    rendered = render(templates.start_sync_execution_response(), Input(json.dumps(answer)))
+    assert (rendered.status, json.loads(rendered.text)) == (None, {"quote": {"n": 1}})
+
+
+@pytest.mark.parametrize(
+    ("error_type", "status"),
+    [
+        ("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", 409),
+        ("com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", 429),
+        ("com.amazonaws.dynamodb.v20120810#ThrottlingException", 429),
+        ("com.amazonaws.dynamodb.v20120810#ValidationException", None),
+    ],
+)
+def test_service_errors_map_to_fixed_messages(error_type: str, status: int | None) -> None:
+    answer = {"__type": error_type, "message": "internal detail arn:aws:dynamodb:table/x"}
+    rendered = render(templates.service_error_response(500), Input(json.dumps(answer)))
+    assert rendered.status == status
+    assert "arn:" not in rendered.text
+    assert json.loads(rendered.text)["message"] in templates.MESSAGES.values()
+
+
+def test_send_message_answers_the_message_id() -> None:
+    answer = {"SendMessageResponse": {"SendMessageResult": {"MessageId": "m-1"}}}
+    rendered = render(templates.send_message_response(), Input(json.dumps(answer)))
+    assert json.loads(rendered.text) == {"messageId": "m-1"}
