@@ -55,6 +55,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -323,9 +324,11 @@ def _call_error(exc: Exception) -> tuple[str, str, bool]:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         retryable = code in _RETRYABLE_CALL_ERRORS or status == 429 or status >= 500
         return code, error.get("Message", ""), retryable
-    # A connection that failed, closed or timed out is transient; anything else botocore
-    # raises (no credentials, invalid parameters) is not.
-    return type(exc).__name__, str(exc), isinstance(exc, HTTPClientError)
+    # A connection that could not be made (refused, connect timeout: botocore's
+    # ConnectionError), or that closed or timed out (HTTPClientError), is transient; anything
+    # else botocore raises (no credentials, invalid parameters) is not.
+    transient = isinstance(exc, HTTPClientError | BotoConnectionError)
+    return type(exc).__name__, str(exc), transient
 
 
 class EventPublisher:

@@ -69,7 +69,7 @@ class QueuedWebhook:
     id: str
     timestamp: Any
     headers: Mapping[str, str]
-    body: bytes
+    body: bytes = field(repr=False)  # never in a log line that prints the object
     is_json: bool
     _text: str | None = field(default=None, repr=False, compare=False)
 

@@ -516,3 +516,30 @@ def test_two_calls_are_already_sent_from_the_publishers_threads(proxy: ScriptedP
 def test_only_the_bus_is_positional() -> None:
     with pytest.raises(TypeError):
         EventPublisher("bus", None)  # type: ignore[call-arg]
+
+
+def test_a_refused_connection_is_resent_like_a_dropped_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on the port: botocore raises EndpointConnectionError (a ConnectionError,
+    not an HTTPClientError) before anything was sent, so resending is safe."""
+    import socket
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    with socket.socket() as probe:  # a free port nobody listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = boto3.client(
+        "events",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=AWS_REGION,
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    publisher = EventPublisher(client=client, max_attempts=3, sleep=lambda seconds: None)
+    result = publisher.publish(events(2))
+
+    assert result.calls == 3
+    assert [(f.index, f.error_code, f.attempts) for f in result.failed] == [
+        (0, "EndpointConnectionError", 3),
+        (1, "EndpointConnectionError", 3),
+    ]

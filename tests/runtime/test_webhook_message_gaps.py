@@ -60,3 +60,11 @@ def test_only_string_headers_are_kept() -> None:
     headers = {"content-type": "text/plain", "x-count": 2, 3: "three"}
     webhook = read_message({"id": "msg_1", "body": "{}", "headers": headers})
     assert webhook.headers == {"content-type": "text/plain"}
+
+
+def test_the_repr_of_a_queued_webhook_never_holds_its_body() -> None:
+    """Logging the object (``logger.info("%r", webhook)``) must not print the payload."""
+    webhook = QueuedWebhook(
+        id="msg_1", timestamp=1, headers={}, body=b'{"card": "4111"}', is_json=True
+    )
+    assert "4111" not in repr(webhook) and "msg_1" in repr(webhook)
