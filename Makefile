@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup lock lock-check synth lint typecheck test bench bench-idempotency bench-events clean
+.PHONY: setup lock lock-check synth lint typecheck test bench bench-idempotency bench-events mutation clean
 
 ## Set-up. requirements-dev.txt locks every development dependency (the `dev` extra and the
 ## library's own, for Python 3.11+ on every platform); pyproject.toml keeps the library's ranges
@@ -55,7 +55,8 @@ setup: $(VENV)/.installed node_modules/.installed
 
 ## Refresh the lock after changing dependencies in pyproject.toml: versions already pinned stay
 ## when they still fit, new ones are resolved. `make lock UPGRADE=1` moves everything to the newest.
-LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --extra mutation --universal \
+	--python-version 3.11 \
 	--quiet --custom-compile-command "make lock"
 lock: $(VENV)/.installer
 	$(LOCK_COMPILE) $(if $(UPGRADE),--upgrade) -o $(LOCK)
@@ -100,6 +101,16 @@ bench-idempotency: setup
 ## Our EventPublisher against one PutEvents call per event, on moto, direct and behind a 5 ms proxy.
 bench-events: setup
 	python benchmarks/publisher_benchmark.py
+
+## Mutation testing of the runtime (cosmic-ray): each module of tools/mutation/config.toml against
+## its own tests, on a copy of the package in build/mutation; prints a score per module and writes
+## build/mutation/report.md. Not part of `make test`.
+$(VENV)/.installed-mutation: $(VENV)/.installed
+	$(call install,-e '.[dev,mutation]')
+	touch $@
+
+mutation: $(VENV)/.installed-mutation node_modules/.installed
+	python tools/mutation/run.py
 
 clean:
 	rm -rf cdk.out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
