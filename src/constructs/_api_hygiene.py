@@ -1,4 +1,5 @@
-"""REST API hygiene shared by API patterns: JSON access logs, usage plan tiers."""
+"""REST API hygiene shared by API patterns: JSON access logs, usage plan tiers, the stage's
+web ACL and findings."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 
 from constructs import IConstruct
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import NIST, PCI, acknowledge, acknowledge_compliance
 from serverless_patterns.constructs._validation import is_known
 
 #: API Gateway's limit for a REST integration (seed and documentation): 50 ms to 29 s.
@@ -94,19 +96,58 @@ def json_access_log_format() -> apigw.AccessLogFormat:
     )
 
 
-def acknowledge_stage(stage: apigw.Stage) -> None:
-    """Acknowledges the stage findings no library construct can fix (WAF, execution logs)."""
-    acknowledge(
-        stage,
-        "AwsSolutions-APIG3",
-        "A WAF web ACL is an account-level choice the library does not own; associate "
-        "yours with the stage ARN (wafv2.CfnWebACLAssociation).",
+def associate_web_acl(
+    stage: apigw.Stage, web_acl_arn: str | None
+) -> wafv2.CfnWebACLAssociation | None:
+    """Associates the regional WAFv2 web ACL ``web_acl_arn`` with ``stage`` (a
+    ``WebACLAssociation`` child of the stage with the id ``WebAcl``), or acknowledges the
+    stage's WAF findings when there is none.
+
+    The association names the stage by ``stage.stage_arn``,
+    ``arn:<partition>:apigateway:<region>::/restapis/<api-id>/stages/<stage-name>``: the format
+    "AWS::WAFv2::WebACLAssociation" (CloudFormation reference, ResourceArn) requires for a REST
+    API.
+    """
+    if web_acl_arn is None:
+        reason = (
+            "No web ACL was given (web_acl_arn): a WAF web ACL is an account-level choice the "
+            "library does not own; pass web_acl_arn to associate yours with the stage."
+        )
+        acknowledge(stage, "AwsSolutions-APIG3", reason)
+        acknowledge_compliance(stage, "APIGWAssociatedWithWAF", reason, (NIST, PCI))
+        return None
+    return wafv2.CfnWebACLAssociation(
+        stage, "WebAcl", resource_arn=stage.stage_arn, web_acl_arn=web_acl_arn
     )
-    acknowledge(
-        stage,
-        "AwsSolutions-APIG6",
+
+
+def protect_stage(stage: apigw.Stage, web_acl_arn: str | None) -> wafv2.CfnWebACLAssociation | None:
+    """``associate_web_acl``, then ``acknowledge_stage``: what every API pattern's stage gets."""
+    association = associate_web_acl(stage, web_acl_arn)
+    acknowledge_stage(stage)
+    return association
+
+
+def acknowledge_stage(stage: apigw.Stage) -> None:
+    """Acknowledges the stage findings no library construct can fix (execution logs, cache,
+    client certificate)."""
+    execution_logs = (
         "Execution logs go to log groups API Gateway creates without retention and may "
-        "record request data; JSON access logs, kept as configured, are on for every request.",
+        "record request data; JSON access logs, kept as configured, are on for every request."
+    )
+    acknowledge(stage, "AwsSolutions-APIG6", execution_logs)
+    acknowledge_compliance(stage, "APIGWExecutionLoggingEnabled", execution_logs)
+    acknowledge_compliance(
+        stage,
+        "APIGWCacheEnabledAndEncrypted",
+        "The stage caches no responses (every answer depends on the caller's request or is a "
+        "write), so no cached data exists to encrypt.",
+    )
+    acknowledge_compliance(
+        stage,
+        "APIGWSSLEnabled",
+        "Every integration is a Lambda proxy integration invoked through the Lambda API; a "
+        "client certificate authenticates API Gateway only to HTTP backends.",
     )
 
 

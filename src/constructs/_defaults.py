@@ -55,6 +55,11 @@ MAX_FIFO_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW_SECONDS = 300
 MIN_MAX_CONCURRENCY = 2
 MAX_MAX_CONCURRENCY = 1000
+#: The SQS event source's default maximum concurrency: every queue consumer is bounded, so a
+#: burst of messages (public traffic behind a webhook or an API) cannot take the account's
+#: unreserved concurrency (Lambda guide, "Configuring maximum concurrency for Amazon SQS
+#: event sources"). Reserved concurrency is set only where a user asks for it.
+DEFAULT_MAX_CONCURRENCY = 10
 
 #: Longest idempotency expiry: the longest redelivery path of the AWS sources (14 days of SQS
 #: retention plus 14 in the dead-letter queue before a redrive), rounded up to 30 days.

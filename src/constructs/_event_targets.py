@@ -438,7 +438,9 @@ class DeadLetteredTarget:
         self.retry_policy = retry_policy
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        """Binds the target, grants the rule's dead-lettering; returns the target config."""
+        """Binds the target, grants the rule's dead-lettering (and the queue's customer-managed
+        key: "Using dead-letter queues to process undelivered events", EventBridge User Guide);
+        returns the target config."""
         config = self.bind_target(rule)
         self.dead_letter_queue.add_to_resource_policy(
             events_statement(
@@ -449,6 +451,7 @@ class DeadLetteredTarget:
                 sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
             )
         )
+        grant_key_to_events(rule, self.dead_letter_queue.encryption_master_key)
         return events.RuleTargetConfig(
             arn=config.arn,
             input=config.input,

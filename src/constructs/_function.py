@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._encryption import log_group as new_log_group
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._validation import check_prop_keys
 
@@ -35,6 +35,7 @@ class BaselineFunction(lambda_.Function):
         code: lambda_.Code,
         handler: str,
         function_props: Mapping[str, Any] | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param code: the function's code, for example ``runtime_code()``.
@@ -43,6 +44,9 @@ class BaselineFunction(lambda_.Function):
         :param function_props: ``aws_lambda.Function`` keyword arguments that override the
             defaults; ``environment`` merges key by key; a key ``aws_lambda.Function`` does not
             take raises ValueError. Default: - the defaults above.
+        :param encryption_key: a customer-managed key encrypting the new log group; its policy
+            gets a statement letting CloudWatch Logs of this Region use it for this account's
+            log groups. Default: - the log group is encrypted by CloudWatch Logs itself.
         """
         check_prop_keys(
             f"{scope.node.path}/{construct_id}", "function_props", function_props, lambda_.Function
@@ -54,11 +58,11 @@ class BaselineFunction(lambda_.Function):
                     f"{scope.node.path}/{construct_id}: pass '{key}' as its own argument, "
                     "not inside function_props"
                 )
-        log_group = overrides.pop("log_group", None) or logs.LogGroup(
+        log_group = overrides.pop("log_group", None) or new_log_group(
             scope,
             f"{construct_id}LogGroup",
             retention=_defaults.LOG_RETENTION,
-            removal_policy=RemovalPolicy.RETAIN,
+            encryption_key=encryption_key,
         )
         own_role = "role" not in overrides
         role = overrides.pop("role", None) or iam.Role(
@@ -103,13 +107,14 @@ def function_or_baseline(
     handler: str | None,
     function_props: Mapping[str, Any] | None,
     synchronous_reason: str,
+    encryption_key: kms.IKey | None = None,
 ) -> F | BaselineFunction:
     """The ``existing`` function, or a new ``BaselineFunction`` with the id ``Function``.
 
     The new function is invoked synchronously by the pattern, so its Serverless-LambdaDLQ
     finding is acknowledged with ``synchronous_reason`` (a function DLQ applies only to
-    asynchronous invocations). Callers check first that ``code`` and ``handler`` are given
-    when ``existing`` is None.
+    asynchronous invocations); ``encryption_key`` encrypts its log group. Callers check first
+    that ``code`` and ``handler`` are given when ``existing`` is None.
     """
     if existing is not None:
         return existing
@@ -119,7 +124,12 @@ def function_or_baseline(
             "or an existing 'function'"
         )
     function = BaselineFunction(
-        scope, "Function", code=code, handler=handler, function_props=function_props
+        scope,
+        "Function",
+        code=code,
+        handler=handler,
+        function_props=function_props,
+        encryption_key=encryption_key,
     )
     acknowledge(function, "Serverless-LambdaDLQ", synchronous_reason)
     return function

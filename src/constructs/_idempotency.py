@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Annotations, Duration, Tokenization
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct, IConstruct
@@ -55,11 +56,16 @@ def check_idempotency_options(scope: IConstruct, options: IdempotencyOptions) ->
 
 
 def enable_idempotency(
-    scope: Construct, function: lambda_.IFunction, options: IdempotencyOptions
+    scope: Construct,
+    function: lambda_.IFunction,
+    options: IdempotencyOptions,
+    *,
+    encryption_key: kms.IKey | None = None,
 ) -> dynamodb.ITable:
     """Gives ``function`` an idempotency table: creates or takes the table, grants, configures.
 
-    - the table: ``options.table``, or a new ``IdempotencyTable`` as ``<scope>/IdempotencyTable``;
+    - the table: ``options.table``, or a new ``IdempotencyTable`` as ``<scope>/IdempotencyTable``
+      (encrypted with ``encryption_key`` when one is given);
     - the grant: exactly ``schema.ITEM_ACTIONS`` on the table (and its customer-managed key);
     - the environment: ``schema.TABLE_NAME_ENV`` = the table name and
       ``schema.EXPIRES_AFTER_ENV`` = ``expires_after`` in seconds.
@@ -77,7 +83,7 @@ def enable_idempotency(
     elif options.table is not None:
         table = options.table
     else:
-        table = IdempotencyTable(scope, "IdempotencyTable").table
+        table = IdempotencyTable(scope, "IdempotencyTable", encryption_key=encryption_key).table
 
     if function.role is not None:
         grant_item_actions(table, function)

@@ -17,3 +17,19 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     if not reason.strip():
         raise ValueError(f"{construct.node.path}: acknowledging {finding!r} needs a reason")
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+#: Prefixes of cdk-nag's compliance packs: NIST 800-53 R5, HIPAA Security, PCI DSS 3.2.1.
+NIST = "NIST.800.53.R5"
+HIPAA = "HIPAA.Security"
+PCI = "PCI.DSS.321"
+COMPLIANCE_PACKS = (NIST, HIPAA, PCI)
+
+
+def acknowledge_compliance(
+    construct: IConstruct, rule: str, reason: str, packs: tuple[str, ...] = COMPLIANCE_PACKS
+) -> None:
+    """Acknowledges the compliance packs' rule ``rule`` (for example ``LambdaInsideVPC``) on
+    ``construct``, once per pack in ``packs`` (the packs that have the rule)."""
+    for pack in packs:
+        acknowledge(construct, f"{pack}-{rule}", reason)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._encryption import queue_encryption
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._validation import check_prop_keys
 
@@ -30,8 +32,10 @@ def dead_letter_queue(
     props: Mapping[str, Any] | None = None,
     dead_letter_of: str = "the source queue",
     props_name: str = "dead_letter_queue_props",
+    encryption_key: kms.IKey | None = None,
 ) -> sqs.Queue:
-    """Defines a dead-letter queue: SQS-managed encryption, TLS only, 14-day retention.
+    """Defines a dead-letter queue: encrypted with ``encryption_key`` (SQS-managed encryption
+    without one), TLS only, 14-day retention.
 
     ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; ``fifo`` and
     ``enforce_ssl`` are always applied. ``dead_letter_of`` names what fails over to the queue,
@@ -39,10 +43,7 @@ def dead_letter_queue(
     """
     check_prop_keys(f"{scope.node.path}/{construct_id}", props_name, props, sqs.Queue)
     merged = _defaults.merge_props(
-        {
-            "encryption": sqs.QueueEncryption.SQS_MANAGED,
-            "retention_period": _defaults.dlq_retention(),
-        },
+        {**queue_encryption(encryption_key), "retention_period": _defaults.dlq_retention()},
         props,
         {"enforce_ssl": True, "fifo": fifo or None},
     )
@@ -72,8 +73,10 @@ def source_queue(
     max_receive_count: int,
     props: Mapping[str, Any] | None = None,
     props_name: str = "queue_props",
+    encryption_key: kms.IKey | None = None,
 ) -> sqs.Queue:
-    """Defines a source queue: SQS-managed encryption, TLS only, redrive to ``dead_letter``.
+    """Defines a source queue: encrypted with ``encryption_key`` (SQS-managed encryption
+    without one), TLS only, redrive to ``dead_letter``.
 
     ``props`` (``aws_sqs.Queue`` keyword arguments) override the defaults; the visibility
     timeout, the dead-letter queue, ``fifo`` and ``enforce_ssl`` are the pattern's to set.
@@ -81,7 +84,7 @@ def source_queue(
     """
     check_prop_keys(f"{scope.node.path}/{construct_id}", props_name, props, sqs.Queue)
     merged = _defaults.merge_props(
-        {"encryption": sqs.QueueEncryption.SQS_MANAGED},
+        queue_encryption(encryption_key),
         props,
         {
             "enforce_ssl": True,

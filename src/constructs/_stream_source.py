@@ -20,6 +20,7 @@ from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
@@ -47,14 +48,23 @@ MAX_RECORD_AGE_DEFAULT_SECONDS = 3600
 
 
 def new_kinesis_stream(
-    scope: Construct, construct_id: str, props: Mapping[str, Any] | None
+    scope: Construct,
+    construct_id: str,
+    props: Mapping[str, Any] | None,
+    encryption_key: kms.IKey | None = None,
 ) -> kinesis.Stream:
-    """Defines an on-demand Kinesis data stream encrypted with the AWS managed key, unless
-    ``props`` (``aws_kinesis.Stream`` arguments) say otherwise; an unencrypted stream is refused."""
+    """Defines an on-demand Kinesis data stream encrypted with ``encryption_key`` (the AWS
+    managed key without one), unless ``props`` (``aws_kinesis.Stream`` arguments) say
+    otherwise; an unencrypted stream is refused."""
     check_prop_keys(f"{scope.node.path}/{construct_id}", "stream_props", props, kinesis.Stream)
+    encryption: dict[str, Any] = (
+        {"encryption": kinesis.StreamEncryption.MANAGED}
+        if encryption_key is None
+        else {"encryption": kinesis.StreamEncryption.KMS, "encryption_key": encryption_key}
+    )
     merged: dict[str, Any] = {
         "stream_mode": kinesis.StreamMode.ON_DEMAND,
-        "encryption": kinesis.StreamEncryption.MANAGED,
+        **encryption,
         **(props or {}),
     }
     if merged["encryption"] == kinesis.StreamEncryption.UNENCRYPTED:

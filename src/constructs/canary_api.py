@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
@@ -25,7 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
-    acknowledge_stage,
+    protect_stage,
     stage_metric,
     stage_options,
 )
@@ -34,6 +35,7 @@ from serverless_patterns.constructs._deployment_config import (
     check_traffic_shift,
     deployment_config,
 )
+from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import (
     BaselineFunction,
     function_or_baseline,
@@ -173,6 +175,8 @@ class CanaryApi(Construct):
         api_keys: Mapping[str, str] | None = None,
         rest_api_props: Mapping[str, Any] | None = None,
         cloud_watch_role: bool = True,
+        encryption_key: kms.IKey | None = None,
+        web_acl_arn: str | None = None,
     ) -> None:
         """
         :param code: code of a new function, for example ``runtime_code()``.
@@ -278,6 +282,7 @@ class CanaryApi(Construct):
             function_props=function_props,
             synchronous_reason="API Gateway invokes the function synchronously and returns its "
             "errors to the client; a function DLQ applies only to asynchronous invocations.",
+            encryption_key=encryption_key,
         )
         #: The version of the current code; a code change creates a new one.
         self.version: lambda_.IVersion = self.function.current_version
@@ -291,9 +296,10 @@ class CanaryApi(Construct):
         )
 
         self._stage_name = stage_name
+        self._encryption_key = encryption_key
         #: The log group of the stage's access logs.
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
+        self.access_log_group = log_group(
+            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
         )
         #: The authorizer; None with IAM authorization.
         self.authorizer: apigw.CognitoUserPoolsAuthorizer | None = (
@@ -328,7 +334,8 @@ class CanaryApi(Construct):
         self.proxy = self.api.root.add_resource("{proxy+}")
         #: Every method of the API: ``ANY /`` and ``ANY /{proxy+}``.
         self.methods: list[apigw.Method] = self._add_methods(api_keys=bool(usage_plans))
-        acknowledge_stage(self.api.deployment_stage)
+        #: The stage's web ACL association; None without ``web_acl_arn``.
+        self.web_acl_association = protect_stage(self.api.deployment_stage, web_acl_arn)
         #: The app's account-level CloudWatch Logs role the stage comes after; None with
         #: ``cloud_watch_role=False``.
         self.cloud_watch_role: ApiGatewayCloudWatchRole | None = depend_on_cloud_watch_role(
@@ -681,6 +688,7 @@ class CanaryApi(Construct):
             construct_id,
             code=runtime_code(),
             handler=HOOK_HANDLER,
+            encryption_key=self._encryption_key,
             function_props={
                 "timeout": Duration.seconds(int(check_timeout.to_seconds()) + 30),
                 "description": "CodeDeploy hook: smoke-checks the new version, reports once.",

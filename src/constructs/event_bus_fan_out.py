@@ -130,8 +130,10 @@ class FanOutTarget(Construct):
         spec: TargetSpec,
         thresholds: EventBusFanOutAlarms,
         alarm_action: cloudwatch.IAlarmAction | None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._encryption_key = encryption_key
         #: What this target was defined from.
         self.spec = spec
         #: The queue EventBridge sends an event to when it cannot deliver it.
@@ -141,6 +143,7 @@ class FanOutTarget(Construct):
             fifo=False,
             props=spec.dead_letter_queue_props,
             dead_letter_of="an EventBridge rule target",
+            encryption_key=encryption_key,
         )
         if not isinstance(self.dead_letter_queue, sqs.Queue):
             Annotations.of(self).add_warning_v2(
@@ -168,7 +171,10 @@ class FanOutTarget(Construct):
                 self.failure_queue = self._add_failure_destination(spec.function)
             if spec.idempotency is not None:
                 self.idempotency_table = enable_idempotency(
-                    self.function_side, spec.function, spec.idempotency
+                    self.function_side,
+                    spec.function,
+                    spec.idempotency,
+                    encryption_key=encryption_key,
                 )
         elif isinstance(spec, BufferedTarget):
             self.idempotency_table = spec.worker.idempotency_table
@@ -198,6 +204,7 @@ class FanOutTarget(Construct):
             "FailureQueue",
             fifo=False,
             dead_letter_of="the function's asynchronous invocations (on-failure destination)",
+            encryption_key=self._encryption_key,
         )
         function.configure_async_invoke(on_failure=destinations.SqsDestination(queue))
         if function.role is None:
@@ -267,6 +274,7 @@ class FanOutRule(Construct):
         options: FanOutRuleOptions,
         thresholds: EventBusFanOutAlarms,
         alarm_action: cloudwatch.IAlarmAction | None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._event_bus = event_bus
@@ -288,6 +296,7 @@ class FanOutRule(Construct):
                 spec=spec,
                 thresholds=thresholds,
                 alarm_action=alarm_action,
+                encryption_key=encryption_key,
             )
             for name, spec in options.targets.items()
         }
@@ -417,9 +426,11 @@ class EventBusFanOut(Construct):
         :param event_bus_props: ``aws_events.EventBus`` arguments for the new bus, for example
             ``event_bus_name`` or ``description`` (not ``kms_key``: use ``encryption_key``).
             Default: - a generated name.
-        :param encryption_key: a customer-managed key encrypting the new bus and its archive;
-            its policy is given statements letting EventBridge use it for this bus only.
-            Default: - an AWS-owned key.
+        :param encryption_key: a customer-managed key encrypting the new bus, its archive, and
+            the queues (targets' dead-letter queues, Lambda targets' failure queues) and
+            idempotency tables the rules create; its policy is given statements letting
+            EventBridge use it for this bus and this account's rules. Default: - an AWS-owned
+            key for the bus, SQS-managed queues, ``aws/dynamodb`` tables.
         :param archive: archive the events on the bus so they can be replayed. Passing True
             with an existing bus adds an archive of it here. Default: - True for a new bus;
             False for an existing bus (``event_bus``), whose owner archives it, so rules
@@ -529,6 +540,7 @@ class EventBusFanOut(Construct):
             options=options,
             thresholds=self._thresholds,
             alarm_action=self._alarm_action,
+            encryption_key=self.encryption_key,
         )
         self.rules[rule_id] = rule
         self.alarms.extend(rule.alarms)

@@ -10,6 +10,7 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
@@ -102,6 +103,7 @@ class QueueWorker(Construct):
         idempotency: IdempotencyOptions | None = None,
         alarms: QueueWorkerAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param code: code of a new function, for example ``runtime_code()``.
@@ -133,7 +135,10 @@ class QueueWorker(Construct):
             protects a downstream without reserved concurrency. A function whose reserved
             concurrency is below it gets a synth warning
             (``serverless-patterns:queueWorker:reservedBelowMaxConcurrency``): Lambda would
-            throttle the invocations above the reservation. Default: - no limit.
+            throttle the invocations above the reservation. Default: - 10 concurrent
+            invocations, so a burst of messages cannot take the account's unreserved
+            concurrency (a function reserving fewer is bounded by its reservation, and the
+            event source gets no maximum); pass up to 1000 to raise the bound.
         :param filters: Lambda event filter patterns; Lambda deletes messages that match none.
             Default: - every message is delivered.
         :param idempotency: give the function an idempotency table: it may write exactly the
@@ -144,6 +149,11 @@ class QueueWorker(Construct):
         :param alarms: alarm thresholds. Default: - ``QueueWorkerAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
+        :param encryption_key: a customer-managed key encrypting the new queue, its DLQ, the
+            new function's log group and a new idempotency table; the function is granted the
+            key actions it needs to consume (``kms:Decrypt``) and use the table.
+            Default: - SQS-managed queue encryption, ``aws/dynamodb`` for a new table, log
+            groups encrypted by CloudWatch Logs.
         """
         super().__init__(scope, construct_id)
         reject_both(
@@ -191,7 +201,11 @@ class QueueWorker(Construct):
         if queue is None:
             visibility = self._checked_visibility(visibility_timeout, required_visibility)
             self.dead_letter_queue = dead_letter_queue(
-                self, "DeadLetterQueue", fifo=is_fifo, props=dead_letter_queue_props
+                self,
+                "DeadLetterQueue",
+                fifo=is_fifo,
+                props=dead_letter_queue_props,
+                encryption_key=encryption_key,
             )
             self.queue = source_queue(
                 self,
@@ -201,6 +215,7 @@ class QueueWorker(Construct):
                 dead_letter=self.dead_letter_queue,
                 max_receive_count=receive_count,
                 props=queue_props,
+                encryption_key=encryption_key,
             )
         else:
             self.queue = queue
@@ -216,9 +231,10 @@ class QueueWorker(Construct):
             synchronous_reason="The function is invoked synchronously by the SQS event source "
             "mapping; a function DLQ applies only to asynchronous invocations. Failed messages "
             "go to the queue's dead-letter queue.",
+            encryption_key=encryption_key,
         )
 
-        self._check_reserved_concurrency(max_concurrency)
+        max_concurrency = self._bounded_concurrency(max_concurrency)
         if self.function.role is not None or function is None:
             self.queue.grant_consume_messages(self.function)
         else:
@@ -229,7 +245,7 @@ class QueueWorker(Construct):
             )
         #: The table of idempotency records; None without ``idempotency``.
         self.idempotency_table: dynamodb.ITable | None = (
-            enable_idempotency(self, self.function, idempotency)
+            enable_idempotency(self, self.function, idempotency, encryption_key=encryption_key)
             if idempotency is not None
             else None
         )
@@ -348,7 +364,19 @@ class QueueWorker(Construct):
             _defaults.MAX_MAX_CONCURRENCY,
         )
 
-    def _check_reserved_concurrency(self, max_concurrency: int | None) -> None:
+    def _bounded_concurrency(self, max_concurrency: int | None) -> int | None:
+        """The event source's maximum concurrency: the given one, else
+        ``DEFAULT_MAX_CONCURRENCY``, unless the function's reserved concurrency is already a
+        lower bound (then None: a higher maximum would only be throttled)."""
+        if max_concurrency is None:
+            reserved = reserved_concurrency(self.function)
+            if known_above(_defaults.DEFAULT_MAX_CONCURRENCY, reserved):
+                return None
+            return _defaults.DEFAULT_MAX_CONCURRENCY
+        self._check_reserved_concurrency(max_concurrency)
+        return max_concurrency
+
+    def _check_reserved_concurrency(self, max_concurrency: int) -> None:
         """Warns when the function's reserved concurrency is below ``max_concurrency``.
 
         Lambda documentation, "Configuring scaling behavior for SQS event source mappings"

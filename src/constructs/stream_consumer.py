@@ -10,6 +10,7 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
@@ -98,6 +99,7 @@ class StreamConsumer(Construct):
         tumbling_window: Duration | None = None,
         filters: Sequence[Mapping[str, Any]] | None = None,
         idempotency: IdempotencyOptions | None = None,
+        encryption_key: kms.IKey | None = None,
         alarms: StreamConsumerAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
@@ -148,6 +150,11 @@ class StreamConsumer(Construct):
         :param alarms: alarm thresholds. Default: - ``StreamConsumerAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
+        :param encryption_key: a customer-managed key encrypting the new stream, the new
+            on-failure queue, the new function's log group and a new idempotency table; the
+            function gets the key actions it needs. Default: - the AWS managed key
+            ``aws/kinesis``, an SQS-managed queue, ``aws/dynamodb``, log groups encrypted by
+            CloudWatch Logs.
         """
         super().__init__(scope, construct_id)
         reject_both(
@@ -184,9 +191,9 @@ class StreamConsumer(Construct):
         if table is not None:
             source_arn = table_stream_arn(self, table)
         else:
-            self.stream = stream or new_kinesis_stream(self, "Stream", stream_props)
+            self.stream = stream or new_kinesis_stream(self, "Stream", stream_props, encryption_key)
             source_arn = self.stream.stream_arn
-            if stream is None:
+            if stream is None and self.stream.encryption_key is None:
                 acknowledge(
                     self.stream,
                     "AwsSolutions-KDS3",
@@ -203,6 +210,7 @@ class StreamConsumer(Construct):
             props=on_failure_queue_props,
             dead_letter_of="the stream event source mapping (its on-failure destination)",
             props_name="on_failure_queue_props",
+            encryption_key=encryption_key,
         )
         destination, to_s3 = failure_destination(
             self, self.on_failure, dynamodb_source=not is_kinesis
@@ -218,11 +226,12 @@ class StreamConsumer(Construct):
             synchronous_reason="The function is invoked synchronously by the stream event "
             "source mapping; a function DLQ applies only to asynchronous invocations. Discarded "
             "batches go to the mapping's on-failure destination.",
+            encryption_key=encryption_key,
         )
         self._grant_read()
         #: The table of idempotency records; None without ``idempotency``.
         self.idempotency_table: dynamodb.ITable | None = (
-            enable_idempotency(self, self.function, idempotency)
+            enable_idempotency(self, self.function, idempotency, encryption_key=encryption_key)
             if idempotency is not None
             else None
         )

@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -25,10 +26,11 @@ from serverless_patterns.constructs._api_hygiene import (
     MAX_INTEGRATION_TIMEOUT_MS,
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
-    acknowledge_stage,
+    protect_stage,
     stage_metric,
     stage_options,
 )
+from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
@@ -135,6 +137,8 @@ class WebhookReceiver(Construct):
         alarms: WebhookReceiverAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
         cloud_watch_role: bool = True,
+        encryption_key: kms.IKey | None = None,
+        web_acl_arn: str | None = None,
     ) -> None:
         """
         :param worker: a QueueWorker consuming the verified webhooks: the verifier sends to its
@@ -179,8 +183,18 @@ class WebhookReceiver(Construct):
             Default: - the app's single account-level role is created, once per app and
             environment; pass False if your account already has one (for example made by
             another app or by hand), and the stage will not depend on it.
+        :param encryption_key: a customer-managed key encrypting everything the construct
+            creates that stores data or logs: the queue and its DLQ, the secret, the claim-check
+            bucket, the idempotency table and the log groups (its policy lets CloudWatch Logs
+            of this Region use it for this account's log groups). Principals the construct
+            grants get the key actions they need. Default: - AWS-managed encryption
+            (SQS-managed queues, S3-managed bucket, ``aws/secretsmanager``, ``aws/dynamodb``).
+        :param web_acl_arn: ARN of a regional WAFv2 web ACL to associate with the stage; a
+            rate-based rule there drops floods of unsigned requests before the verifier runs.
+            Default: - no web ACL.
         """
         super().__init__(scope, construct_id)
+        self._encryption_key = encryption_key
         if worker is not None and queue is not None:
             raise ValueError(f"{self.node.path}: pass either 'worker' or 'queue', not both")
         reject_both(self, "worker", worker, queue_props=queue_props)
@@ -230,6 +244,7 @@ class WebhookReceiver(Construct):
                 "DeadLetterQueue",
                 fifo=False,
                 dead_letter_of="the webhook queue",
+                encryption_key=encryption_key,
             )
             self.queue = source_queue(
                 self,
@@ -239,6 +254,7 @@ class WebhookReceiver(Construct):
                 dead_letter=self.dead_letter_queue,
                 max_receive_count=_defaults.MAX_RECEIVE_COUNT,
                 props=queue_props,
+                encryption_key=encryption_key,
             )
         #: The claim-check bucket for payloads too large for the queue.
         self.claim_check_bucket: s3.IBucket = claim_check_bucket or self._new_bucket(
@@ -251,6 +267,7 @@ class WebhookReceiver(Construct):
             "Function",
             code=code or runtime_code(),
             handler=contract.RECEIVER_HANDLER,
+            encryption_key=encryption_key,
             function_props=_defaults.merge_props(
                 {
                     "timeout": Duration.seconds(VERIFIER_TIMEOUT_SECONDS),
@@ -289,13 +306,13 @@ class WebhookReceiver(Construct):
             self.grant_read_claim_checks(worker.function)
         #: The idempotency table keyed by ``webhook-id``.
         self.idempotency_table: dynamodb.ITable = enable_idempotency(
-            self, self.function, idempotency_options
+            self, self.function, idempotency_options, encryption_key=encryption_key
         )
 
         self._stage_name = stage_name
         #: The log group of the stage's access logs.
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
+        self.access_log_group = log_group(
+            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
         )
         #: The REST API.
         self.api = apigw.RestApi(
@@ -336,7 +353,8 @@ class WebhookReceiver(Construct):
                 "request is authenticated by its Standard Webhooks HMAC signature, which the "
                 "verifier checks before anything is enqueued (401 otherwise).",
             )
-        acknowledge_stage(self.api.deployment_stage)
+        #: The stage's web ACL association; None without ``web_acl_arn``.
+        self.web_acl_association = protect_stage(self.api.deployment_stage, web_acl_arn)
         #: The app's account-level CloudWatch Logs role the stage comes after; None with
         #: ``cloud_watch_role=False``.
         self.cloud_watch_role: ApiGatewayCloudWatchRole | None = depend_on_cloud_watch_role(
@@ -417,6 +435,7 @@ class WebhookReceiver(Construct):
                 exclude_punctuation=True, password_length=32
             ),
             removal_policy=RemovalPolicy.RETAIN,
+            encryption_key=self._encryption_key,
         )
         acknowledge(
             secret,
@@ -430,7 +449,11 @@ class WebhookReceiver(Construct):
         bucket = s3.Bucket(
             self,
             "ClaimCheckBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.S3_MANAGED
+            if self._encryption_key is None
+            else s3.BucketEncryption.KMS,
+            encryption_key=self._encryption_key,
+            bucket_key_enabled=self._encryption_key is not None or None,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             versioned=versioned,

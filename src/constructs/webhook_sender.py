@@ -9,6 +9,7 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
@@ -85,6 +86,7 @@ class WebhookSender(Construct):
         subscriber_secret_prefix: str = DEFAULT_SUBSCRIBER_SECRET_PREFIX,
         alarms: QueueWorkerAlarms | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param subscribers_table: an existing table of subscribers whose partition key is
@@ -104,15 +106,21 @@ class WebhookSender(Construct):
         :param batch_size: deliveries per invocation (1-10). Default: - 10.
         :param max_concurrency: maximum concurrent invocations (2-1000); bounds the load on
             subscribers. A reserved concurrency below it gets a synth warning (see
-            ``QueueWorker``). Default: - no limit.
+            ``QueueWorker``). Default: - 10 concurrent invocations (QueueWorker's default), so
+            a burst of deliveries cannot flood subscribers or take the account's concurrency.
         :param subscriber_secret_prefix: the name prefix of subscriber secrets in Secrets
             Manager; the function may read only those. Default: - ``webhooks/subscribers/``.
         :param alarms: alarm thresholds of the delivery queue and function.
             Default: - ``QueueWorkerAlarms()``.
         :param alarm_action: action for every alarm (ALARM and OK).
             Default: - alarms without actions.
+        :param encryption_key: a customer-managed key encrypting the delivery queue, its DLQ,
+            the new subscribers table and the sender's log group; the sender gets the key
+            actions it needs. Default: - SQS-managed queues, ``aws/dynamodb``, log groups
+            encrypted by CloudWatch Logs.
         """
         super().__init__(scope, construct_id)
+        self._encryption_key = encryption_key
         delivery_timeout = delivery_timeout or Duration.seconds(DEFAULT_DELIVERY_TIMEOUT_SECONDS)
         check_range(self, "max_attempts", max_attempts, 1, MAX_MAX_ATTEMPTS)
         timeout_seconds = delivery_timeout.to_seconds(integral=False)
@@ -156,6 +164,7 @@ class WebhookSender(Construct):
             max_concurrency=max_concurrency,
             alarms=alarms,
             alarm_action=alarm_action,
+            encryption_key=encryption_key,
         )
         #: The delivery queue producers send deliveries to.
         self.queue: sqs.IQueue = self.worker.queue
@@ -181,6 +190,8 @@ class WebhookSender(Construct):
         }.items():
             self.function.add_environment(name, value)
         self.subscribers_table.grant(self.function, *contract.SUBSCRIBER_TABLE_ACTIONS)
+        if self.subscribers_table.encryption_key is not None:  # Table.grant leaves the key out
+            self.subscribers_table.encryption_key.grant_encrypt_decrypt(self.function)
         self.queue.grant_send_messages(self.function)
         self.dead_letter_queue.grant_send_messages(self.function)
         self._grant_subscriber_secrets(subscriber_secret_prefix)
@@ -260,7 +271,10 @@ class WebhookSender(Construct):
                 name=contract.SUBSCRIBER_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
             ),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED
+            if self._encryption_key is None
+            else dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self._encryption_key,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

@@ -18,7 +18,8 @@ from tests.conftest import nag_findings, new_app
 PACKS = [AwsSolutionsChecks, ServerlessChecks]
 #: One rule, optionally one finding of it: ``AwsSolutions-IAM5[Resource::*]``.
 ONE_FINDING = re.compile(
-    r"^(AwsSolutions|Serverless|ServerlessPatterns)-[A-Za-z0-9]+(\[[^\]]+\])?$"
+    r"^(AwsSolutions|Serverless|ServerlessPatterns|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)"
+    r"-[A-Za-z0-9]+(\[[^\]]+\])?$"
 )
 
 

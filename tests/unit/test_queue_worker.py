@@ -98,7 +98,8 @@ def test_event_source_reports_batch_item_failures(stack: Stack) -> None:
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BatchSize"] == 10
     assert "MaximumBatchingWindowInSeconds" not in props
-    assert "ScalingConfig" not in props
+    # Bounded by default: "Configuring maximum concurrency for Amazon SQS event sources".
+    assert props["ScalingConfig"] == {"MaximumConcurrency": 10}
     assert "FilterCriteria" not in props
     assert w.event_source_mapping.node.path == "Test/Worker/EventSource"
 
