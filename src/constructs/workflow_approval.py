@@ -159,8 +159,8 @@ class ApprovalApi(Construct):
 
     By default it creates: a REST API with ``POST /approvals`` authorised by IAM (callers need
     ``execute-api:Invoke`` on it; ``grant_invoke``), taking ``{"taskToken", "decision",
-    "reason"}``; a callback ``BaselineFunction`` (10 s timeout) allowed only SendTaskSuccess,
-    SendTaskFailure and SendTaskHeartbeat on ``state_machines``; a stage ``prod`` with JSON
+    "reason"}``; a callback ``BaselineFunction`` (10 s timeout) allowed only SendTaskSuccess
+    and SendTaskFailure on ``state_machines``; a stage ``prod`` with JSON
     access logs kept one month, tracing and throttling (100 requests/s, burst 200).
     With ``signed_links=True`` it serves ``GET /approvals/link`` instead, without an authorizer:
     each link is signed (HMAC-SHA256 over token, decision and expiry) with the secret in a new
@@ -247,11 +247,7 @@ class ApprovalApi(Construct):
             self.secret.grant_read(self.function)
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=[
-                    "states:SendTaskSuccess",
-                    "states:SendTaskFailure",
-                    "states:SendTaskHeartbeat",
-                ],
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
                 resources=[machine.state_machine_arn for machine in state_machines],
             )
         )
