@@ -53,8 +53,17 @@ def test_the_log_chains_sequential_requests(proxy: LatencyProxy) -> None:
 
 
 def test_the_log_does_not_chain_concurrent_requests(proxy: LatencyProxy) -> None:
+    # Released together, and each held 0.3 s at the proxy: on a loaded machine the threads'
+    # start times spread by far less than that, so the four requests overlap.
+    proxy.delay_seconds = 0.3
+    together = threading.Barrier(4)
+
+    def get(_: int) -> None:
+        together.wait(timeout=10)
+        _get(proxy)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda _: _get(proxy), range(4)))
+        list(pool.map(get, range(4)))
     times = proxy.request_times()
     assert len(times) == 4
     assert critical_path(times) == 1
