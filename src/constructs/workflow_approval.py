@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -33,6 +34,7 @@ from serverless_patterns.constructs._api_hygiene import (
     protect_stage,
     stage_options,
 )
+from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._runtime_asset import runtime_code
@@ -181,6 +183,7 @@ class ApprovalApi(Construct):
         access_log_retention: logs.RetentionDays = _defaults.LOG_RETENTION,
         cloud_watch_role: bool = True,
         web_acl_arn: str | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         """
         :param state_machines: the state machines whose approval tokens the API answers.
@@ -195,6 +198,8 @@ class ApprovalApi(Construct):
             CloudWatch Logs role. Default: - True (see ``ApiGatewayCloudWatchRole``).
         :param web_acl_arn: ARN of a regional WAFv2 web ACL to associate with the stage.
             Default: - no web ACL (the stage's WAF finding is acknowledged).
+        :param encryption_key: a customer-managed key encrypting the link secret, the access
+            logs and the callback's logs. Default: - AWS managed and CloudWatch Logs encryption.
         """
         super().__init__(scope, construct_id)
         if not state_machines:
@@ -214,6 +219,7 @@ class ApprovalApi(Construct):
                 self,
                 "LinkSecret",
                 description="Signs approval links (HMAC-SHA256).",
+                encryption_key=encryption_key,
                 generate_secret_string=secretsmanager.SecretStringGenerator(
                     password_length=48, exclude_punctuation=True
                 ),
@@ -236,6 +242,7 @@ class ApprovalApi(Construct):
             code=code or runtime_code(),
             handler=HANDLER,
             function_props={"timeout": Duration.seconds(10), "environment": environment},
+            encryption_key=encryption_key,
         )
         acknowledge(
             self.function,
@@ -251,7 +258,9 @@ class ApprovalApi(Construct):
                 resources=[machine.state_machine_arn for machine in state_machines],
             )
         )
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=access_log_retention)
+        access_logs = log_group(
+            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
+        )
         #: The REST API.
         self.api = apigw.RestApi(
             self,

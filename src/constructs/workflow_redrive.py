@@ -100,8 +100,8 @@ class WorkflowRedrive(Construct):
         :param state_machine: the Standard state machine whose executions are redriven.
         :param options: delay, cap and alert topic. Default: - ``RedriveOptions()``.
         :param log_retention: how long the redriver's logs are kept. Default: - one month.
-        :param encryption_key: a customer-managed key for the redriver's state and logs.
-            Default: - AWS owned keys.
+        :param encryption_key: a customer-managed key for the redriver's state and logs and the
+            dead-letter queue. Default: - AWS owned keys (SQS-managed for the queue).
         :param alarm_action: action of both alarms (ALARM and OK).
             Default: - alarms without actions.
         """
@@ -135,7 +135,11 @@ class WorkflowRedrive(Construct):
         )
         #: Events the rule could not deliver to the redriver.
         self.dead_letter_queue = dead_letter_queue(
-            self, "DeadLetterQueue", fifo=False, dead_letter_of="the redrive rule's target"
+            self,
+            "DeadLetterQueue",
+            fifo=False,
+            dead_letter_of="the redrive rule's target",
+            encryption_key=encryption_key,
         )
         #: The rule matching redrivable failures of ``state_machine``.
         self.rule = events.Rule(
