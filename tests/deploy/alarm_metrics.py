@@ -368,6 +368,19 @@ def check_kinesis_values(template: Template, values: Mapping[str, Any]) -> list[
     return [f"StreamName {values['StreamName']!r} is not the name of a stream of this stack"]
 
 
+def check_states_values(template: Template, values: Mapping[str, Any]) -> list[str]:
+    """``StateMachineArn`` is a state machine's ARN: ``Ref`` of an
+    ``AWS::StepFunctions::StateMachine`` ("Return values": Ref returns the ARN)."""
+    arn = resolve(template, values["StateMachineArn"])
+    machines = _of_type(template, "AWS::StepFunctions::StateMachine")
+    if arn in {resolve(template, {"Ref": machine}) for machine in machines}:
+        return []
+    return [
+        f"StateMachineArn {values['StateMachineArn']!r} is not the ARN of a state machine of "
+        "this stack"
+    ]
+
+
 #: The dimension value check of each namespace of ``PUBLISHED_METRICS``.
 VALUE_CHECKS: dict[str, Callable[[Template, Mapping[str, Any]], list[str]]] = {
     "AWS/SQS": check_sqs_values,
@@ -375,4 +388,5 @@ VALUE_CHECKS: dict[str, Callable[[Template, Mapping[str, Any]], list[str]]] = {
     "AWS/Kinesis": check_kinesis_values,
     "AWS/Events": check_events_values,
     "AWS/ApiGateway": check_api_gateway_values,
+    "AWS/States": check_states_values,
 }

@@ -198,7 +198,38 @@ API_GATEWAY_ROWS = (
     ),
 )
 
+# --- AWS/States (Step Functions execution metrics) -------------------------------------------
+# "Monitoring Step Functions metrics using Amazon CloudWatch", Execution metrics: counts of
+# executions (Unit Count) with the one dimension StateMachineArn, the state machine's ARN.
+STATES_PAGE = DocPage(
+    "Monitoring Step Functions metrics using Amazon CloudWatch",
+    "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html",
+)
+STATES_ROWS = tuple(
+    PublishedMetric(
+        "AWS/States",
+        name,
+        _sets(("StateMachineArn",)),
+        frozenset({"Sum", "SampleCount"}),
+        False,
+        STATES_PAGE,
+    )
+    for name in (
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "ExecutionThrottled",
+    )
+)
+
 PUBLISHED_METRICS: dict[tuple[str, str], PublishedMetric] = {
     (row.namespace, row.metric_name): row
-    for row in (*SQS_ROWS, *LAMBDA_ROWS, *KINESIS_ROWS, *EVENTS_ROWS, *API_GATEWAY_ROWS)
+    for row in (
+        *SQS_ROWS,
+        *LAMBDA_ROWS,
+        *KINESIS_ROWS,
+        *EVENTS_ROWS,
+        *API_GATEWAY_ROWS,
+        *STATES_ROWS,
+    )
 }
