@@ -7,14 +7,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_wafv2 as wafv2
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
@@ -23,11 +25,12 @@ from serverless_patterns.constructs._api_hygiene import (
     MAX_INTEGRATION_TIMEOUT_MS,
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
-    acknowledge_stage,
+    protect_stage,
     stage_options,
 )
 from serverless_patterns.constructs._direct_templates import FieldType
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._encryption import log_group
+from serverless_patterns.constructs._nag import acknowledge, acknowledge_compliance
 from serverless_patterns.constructs._validation import check_range
 from serverless_patterns.constructs.api_gateway_account import (
     ApiGatewayCloudWatchRole,
@@ -82,6 +85,8 @@ class DirectApi(Construct):
         access_log_retention: logs.RetentionDays = _defaults.LOG_RETENTION,
         integration_timeout: Duration | None = None,
         cloud_watch_role: bool = True,
+        encryption_key: kms.IKey | None = None,
+        web_acl_arn: str | None = None,
     ) -> None:
         """
         :param stage_name: the deployment stage. Default: - ``prod``.
@@ -95,6 +100,12 @@ class DirectApi(Construct):
         :param cloud_watch_role: make the stage depend on the app's account-level API Gateway
             CloudWatch Logs role (``ApiGatewayCloudWatchRole``). Default: - the app's single
             role is created once per app and environment; pass False if your account has one.
+        :param encryption_key: a customer-managed key for the access log group (its policy lets
+            CloudWatch Logs of this Region use it). The targets are yours: encrypt them as you
+            choose; a queue's or table's key is granted to the route's role.
+            Default: - CloudWatch Logs' own encryption.
+        :param web_acl_arn: ARN of a regional WAFv2 web ACL to associate with the stage.
+            Default: - no web ACL.
         """
         super().__init__(scope, construct_id)
         timeout = integration_timeout or Duration.millis(MAX_INTEGRATION_TIMEOUT_MS)
@@ -109,8 +120,8 @@ class DirectApi(Construct):
         )
         self._timeout = timeout
         #: The log group of the stage's access logs.
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
+        self.access_log_group = log_group(
+            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
         )
         #: The REST API.
         self.api = apigw.RestApi(
@@ -130,12 +141,15 @@ class DirectApi(Construct):
         self.request_validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
-        acknowledge_stage(self.api.deployment_stage)
-        acknowledge(
+        #: The stage's web ACL association; None without ``web_acl_arn``.
+        self.web_acl_association: wafv2.CfnWebACLAssociation | None = protect_stage(
+            self.api.deployment_stage, web_acl_arn
+        )
+        acknowledge_compliance(
             self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "A WAF web ACL is an account-level choice the library does not own; associate "
-            "yours with the stage ARN (wafv2.CfnWebACLAssociation).",
+            "APIGWSSLEnabled",
+            "Every integration calls an AWS service API over HTTPS, signed with SigV4 by the "
+            "route's role; a client certificate authenticates API Gateway only to HTTP backends.",
         )
         #: The app's account-level CloudWatch Logs role the stage comes after; None with
         #: ``cloud_watch_role=False``.

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
@@ -20,10 +19,12 @@ from serverless_patterns.constructs import (
     runtime_code,
 )
 from serverless_patterns.constructs._defaults import LOG_RETENTION
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._state_machine import logged_state_machine
 
 #: The consumer of the queued orders (replace it with yours).
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
+#: An Express execution runs at most 5 minutes ("Standard and Express workflow types").
+EXPRESS_MAX_MINUTES = 5
 #: The order fields the table route stores and reads.
 ORDER_FIELDS = {
     "orderId": FieldType.STRING,
@@ -60,27 +61,16 @@ class DirectApiStack(Stack):
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.workflow = sfn.StateMachine(
+        self.workflow, _ = logged_state_machine(
             self,
             "Quote",
+            definition=sfn.Pass(self, "Echo", parameters={"quote.$": "$"}),
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_chainable(
-                sfn.Pass(self, "Echo", parameters={"quote.$": "$"})
-            ),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self, "QuoteLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
-                ),
-                level=sfn.LogLevel.ALL,
-            ),
-        )
-        acknowledge(
-            self.workflow.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs log delivery actions and X-Ray PutTraceSegments support no "
-            "resource-level permissions (Step Functions guide: IAM policies for logging to "
-            "CloudWatch Logs; X-Ray tracing); the service requires Resource '*'.",
+            timeout=Duration.minutes(EXPRESS_MAX_MINUTES),
+            log_level=sfn.LogLevel.ALL,
+            include_execution_data=False,
+            log_retention=LOG_RETENTION,
+            encryption_key=None,
         )
         self.api = DirectApi(self, "Api")
         self.api.add_send_message("Queued", path="orders/queued", queue=self.consumer.queue)
