@@ -77,9 +77,10 @@ def _message(status: int) -> str:
 
 
 def send_message_request(message_group_field: str | None) -> str:
-    """SQS SendMessage (AWS query protocol, a form post to the queue's path): the raw body is
-    the message; for a FIFO queue, the group is the body's ``message_group_field`` and the
-    deduplication id the API request id."""
+    """SQS SendMessage (AWS query protocol, a form post to ``<account>/<queue>``, as AWS's
+    knowledge center article "How do I resolve errors when I integrate API Gateway REST API
+    with Amazon SQS?" sets it up): the raw body is the message; for a FIFO queue, the group is
+    the body's ``message_group_field`` and the deduplication id the API request id."""
     parts = ["Action=SendMessage", "MessageBody=$util.urlEncode($input.body)"]
     if message_group_field is not None:
         parts.append(f"MessageGroupId=$util.urlEncode({_path(message_group_field)})")
@@ -167,13 +168,17 @@ def service_error_response(default_status: int) -> str:
 
 
 def send_message_response() -> str:
-    """SendMessage's answer (query protocol, JSON): ``{"messageId": ...}``."""
+    """SendMessage's answer: ``{"messageId": ...}``. The route asks SQS's query API for JSON
+    (``Accept: application/json``), which wraps the result as
+    ``SendMessageResponse.SendMessageResult`` (the shape LocalStack reproduces from AWS for
+    API Gateway SQS integrations, localstack/localstack#9102)."""
     return '{"messageId":"$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')"}'
 
 
 def put_events_response() -> str:
-    """PutEvents answers 200 even when its entry failed: ``FailedEntryCount`` > 0 is 429 for
-    throttling, 502 otherwise; success is ``{"eventId": ...}``."""
+    """PutEvents answers 200 even when its entry failed (EventBridge API reference, PutEvents:
+    "FailedEntryCount", and each failed entry's ``ErrorCode``): ``FailedEntryCount`` > 0 is 429
+    for throttling, 502 otherwise; success is ``{"eventId": ...}``."""
     return (
         "#if($input.path('$.FailedEntryCount') > 0)\n"
         "#set($code = \"$input.path('$.Entries[0].ErrorCode')\")\n"
@@ -214,8 +219,10 @@ def get_item_response(fields: Mapping[str, FieldType]) -> str:
 
 
 def start_sync_execution_response() -> str:
-    """StartSyncExecution answers 200 for every finished execution: SUCCEEDED gives the
-    workflow's output as the body; TIMED_OUT 504; FAILED or ABORTED 502."""
+    """StartSyncExecution answers 200 for every finished execution, its ``status`` one of
+    SUCCEEDED, FAILED, TIMED_OUT (Step Functions API reference, StartSyncExecution): SUCCEEDED
+    gives the workflow's output as the body; TIMED_OUT 504; anything else 502. The error and
+    cause of a failed execution are not answered (they may hold internals)."""
     return (
         "#set($status = \"$input.path('$.status')\")\n"
         "#if($status == 'SUCCEEDED')\n"

@@ -178,6 +178,7 @@ class DirectApi(Construct):
             the message group id (required by the model); the deduplication id is the API
             request id. Default: - no group (a standard queue).
         """
+        self._check_route(route_id, path)
         if message_group_field is not None:
             self._check_name(route_id, "message_group_field", message_group_field)
         body_schema = schema or _any_object()
@@ -197,6 +198,7 @@ class DirectApi(Construct):
                 templates.send_message_request(message_group_field),
                 templates.send_message_response(),
                 content_type="'application/x-www-form-urlencoded'",
+                accept="'application/json'",
             ),
         )
         return self._add(
@@ -219,6 +221,7 @@ class DirectApi(Construct):
 
         :param schema: the body's JSON Schema. Default: - any JSON object.
         """
+        self._check_route(route_id, path)
         role = self._role(route_id, "events:PutEvents", event_bus.event_bus_arn)
         integration = apigw.AwsIntegration(
             service="events",
@@ -257,6 +260,7 @@ class DirectApi(Construct):
         :param key: the table's partition key, a STRING field of ``fields``.
         :param fields: the item's attributes and their types.
         """
+        self._check_route(route_id, path)
         self._check_fields(route_id, key, fields)
         role = self._role(route_id, "dynamodb:PutItem", table.table_arn)
         if table.encryption_key is not None:
@@ -298,6 +302,7 @@ class DirectApi(Construct):
             the path parameter.
         :param fields: the attributes answered and their types.
         """
+        self._check_route(route_id, path)
         self._check_fields(route_id, key, fields)
         role = self._role(route_id, "dynamodb:GetItem", table.table_arn)
         if table.encryption_key is not None:
@@ -338,6 +343,7 @@ class DirectApi(Construct):
 
         :param schema: the body's JSON Schema. Default: - any JSON object.
         """
+        self._check_route(route_id, path)
         role = self._role(route_id, "states:StartSyncExecution", state_machine.state_machine_arn)
         integration = apigw.AwsIntegration(
             service="states",
@@ -369,6 +375,17 @@ class DirectApi(Construct):
         )
 
     # --- internals ------------------------------------------------------------------------
+
+    def _check_route(self, route_id: str, path: str) -> None:
+        """Raises before any resource of the route exists: a reused id, or a path that is not
+        plain segments."""
+        if route_id in self.routes or self.node.try_find_child(f"{route_id}Role") is not None:
+            raise ValueError(f"{self.node.path}: route id {route_id!r} is already used")
+        if not _PATH.match(path.strip("/")):
+            raise ValueError(
+                f"{self.node.path}/{route_id}: path must be segments of letters, digits, '.', "
+                f"'_' and '-', got {path!r}"
+            )
 
     def _check_name(self, route_id: str, name: str, value: str) -> None:
         if not _NAME.match(value):
@@ -404,11 +421,18 @@ class DirectApi(Construct):
         *,
         content_type: str | None = None,
         target: str | None = None,
+        accept: str | None = None,
         success_status: str = "200",
     ) -> apigw.IntegrationOptions:
+        """The integration of a route: its role, templates and headers; the request body
+        only through the JSON template (other content types: 415, "Method request behavior
+        for payloads without mapping templates"); the service's 4xx and 5xx answers chosen by
+        status code (for AWS integrations the selection pattern matches the HTTP status,
+        "Set up an integration response in API Gateway")."""
         headers = {
             "integration.request.header.Content-Type": content_type,
             "integration.request.header.X-Amz-Target": target,
+            "integration.request.header.Accept": accept,
         }
         return apigw.IntegrationOptions(
             credentials_role=role,
@@ -444,13 +468,6 @@ class DirectApi(Construct):
         schema: apigw.JsonSchema | None,
         success_status: str = "200",
     ) -> DirectRoute:
-        if route_id in self.routes:
-            raise ValueError(f"{self.node.path}: route id {route_id!r} is already used")
-        if not _PATH.match(path.strip("/").replace("{", "").replace("}", "")):
-            raise ValueError(
-                f"{self.node.path}/{route_id}: path must be segments of letters, digits, '.', "
-                f"'_' and '-', got {path!r}"
-            )
         model = (
             self.api.add_model(f"{route_id}Model", content_type=_JSON, schema=schema)
             if schema is not None

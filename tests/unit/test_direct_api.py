@@ -11,6 +11,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
+from hypothesis import given
+from hypothesis import strategies as st
 
 from serverless_patterns.constructs import DirectApi, FieldType
 from serverless_patterns.constructs import _direct_templates as templates
@@ -173,3 +175,65 @@ def test_send_message_answers_the_message_id() -> None:
     answer = {"SendMessageResponse": {"SendMessageResult": {"MessageId": "m-1"}}}
     rendered = render(templates.send_message_response(), Input(json.dumps(answer)))
     assert json.loads(rendered.text) == {"messageId": "m-1"}
+
+
+def test_sqs_route_posts_a_form_asking_for_json(stack: Stack) -> None:
+    api_with_routes(stack)
+    methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
+    [params] = [
+        m["Properties"]["Integration"]["RequestParameters"]
+        for m in methods.values()
+        if "Action=SendMessage" in str(m["Properties"]["Integration"]["RequestTemplates"])
+    ]
+    assert params == {
+        "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+        "integration.request.header.Accept": "'application/json'",
+    }
+
+
+def test_fifo_route_requires_the_group_field_and_sends_it() -> None:
+    rendered = render(
+        templates.send_message_request("customer"),
+        Input(json.dumps({"customer": "a b&c=d", "x": 1})),
+        request_id="req-9",
+    )
+    assert rendered.text == (
+        "Action=SendMessage&MessageBody=%7B%22customer%22%3A+%22a+b%26c%3Dd%22%2C+%22x%22%3A+1%7D"
+        "&MessageGroupId=a+b%26c%3Dd&MessageDeduplicationId=req-9"
+    )
+
+
+def test_get_item_route_is_get_on_the_key_parameter(stack: Stack) -> None:
+    api_with_routes(stack)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{id}"})
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {"HttpMethod": "GET", "RequestParameters": {"method.request.path.id": True}},
+    )
+
+
+def test_a_route_id_is_used_once_and_paths_are_plain(stack: Stack) -> None:
+    api = DirectApi(stack, "Api", cloud_watch_role=False)
+    bus = events.EventBus(stack, "Bus")
+    api.add_put_events("Put", path="events", event_bus=bus, source="s", detail_type="d")
+    with pytest.raises(ValueError, match=r"Test/Api: route id 'Put' is already used"):
+        api.add_put_events("Put", path="other", event_bus=bus, source="s", detail_type="d")
+    with pytest.raises(ValueError, match=r"Test/Api/Bad: path .* got 'a b'"):
+        api.add_put_events("Bad", path="a b", event_bus=bus, source="s", detail_type="d")
+
+
+@given(text=st.text(alphabet=st.sampled_from(["'", '"', "\\", "\n", "x", "é"]), min_size=1))
+def test_unescaped_detail_breaks_where_the_escaped_one_holds(text: str) -> None:
+    """The property the replay tests rest on, and proof they can fail: the same template
+    without escapeJavaScript gives a request that is not JSON, or not the body."""
+    body = json.dumps({"text": text})
+    escaped = templates.put_events_request("bus", "s", "d")
+    naive = escaped.replace(templates.escaped("$input.json('$')"), "$input.json('$')")
+    sent = json.loads(render(escaped, Input(body)).text)
+    assert json.loads(sent["Entries"][0]["Detail"]) == {"text": text}
+    try:
+        naive_detail = json.loads(render(naive, Input(body)).text)["Entries"][0]["Detail"]
+    except json.JSONDecodeError:
+        return
+    assert naive_detail != body
