@@ -506,8 +506,13 @@ def _any_object() -> apigw.JsonSchema:
     return apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT)
 
 
+#: SQS SendMessage, MessageGroupId: up to 128 characters, alphanumeric and punctuation
+#: (printable ASCII without the space, Amazon SQS API reference).
+MESSAGE_GROUP_PATTERN = "^[!-~]{1,128}$"
+
+
 def _requiring(schema: apigw.JsonSchema, field_name: str) -> apigw.JsonSchema:
-    """``schema`` that also requires a non-empty string ``field_name``."""
+    """``schema`` that also requires ``field_name``, a string SQS accepts as a group id."""
     return apigw.JsonSchema(
         schema=apigw.JsonSchemaVersion.DRAFT4,
         type=apigw.JsonSchemaType.OBJECT,
@@ -516,7 +521,11 @@ def _requiring(schema: apigw.JsonSchema, field_name: str) -> apigw.JsonSchema:
             apigw.JsonSchema(
                 type=apigw.JsonSchemaType.OBJECT,
                 required=[field_name],
-                properties={field_name: _string(1)},
+                properties={
+                    field_name: apigw.JsonSchema(
+                        type=apigw.JsonSchemaType.STRING, pattern=MESSAGE_GROUP_PATTERN
+                    )
+                },
             ),
         ],
     )

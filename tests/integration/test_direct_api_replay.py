@@ -27,12 +27,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from serverless_patterns.constructs import DirectApi, FieldType
+from serverless_patterns.constructs.direct_api import MESSAGE_GROUP_PATTERN
 from tests.conftest import new_app
 from tests.integration.direct_vtl import Input, ServiceCall, render, send_signed
 from tests.moto_fixtures import AWS_REGION
 
 ACCOUNT = "123456789012"
 QUEUE = "direct-api-queue"
+FIFO_QUEUE = "direct-api-queue.fifo"
 BUS = "direct-api-bus"
 TABLE = "direct-api-table"
 MACHINE = "direct-api-machine"
@@ -90,6 +92,12 @@ def request_templates() -> dict[str, tuple[str, str]]:
     api = DirectApi(stack, "Api", cloud_watch_role=False)
     arn = f"arn:aws:sqs:{AWS_REGION}:{ACCOUNT}:{QUEUE}"
     api.add_send_message("Send", path="queue", queue=sqs.Queue.from_queue_arn(stack, "Q", arn))
+    api.add_send_message(
+        "SendFifo",
+        path="fifo",
+        queue=sqs.Queue.from_queue_arn(stack, "F", f"{arn.removesuffix(QUEUE)}{FIFO_QUEUE}"),
+        message_group_field="group",
+    )
     api.add_put_events(
         "Put",
         path="events",
@@ -112,12 +120,13 @@ def request_templates() -> dict[str, tuple[str, str]]:
         response = integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
         assert isinstance(request, str), "the template names only literal resources"
         found[_route_of(request)] = (request, response)
-    assert sorted(found) == ["get", "put", "run", "send", "write"]
+    assert sorted(found) == ["fifo", "get", "put", "run", "send", "write"]
     return found
 
 
 def _route_of(request: str) -> str:
     for marker, route in (
+        ("MessageGroupId", "fifo"),
         ("Action=SendMessage", "send"),
         ("Entries", "put"),
         ("ConditionExpression", "write"),
@@ -140,6 +149,9 @@ def targets(aws_client: Callable[[str], Any]) -> dict[str, Any]:
     """The queue, the bus (with a rule to a queue), the table and the state machine in moto."""
     sqs_client = aws_client("sqs")
     queue_url = sqs_client.create_queue(QueueName=QUEUE)["QueueUrl"]
+    fifo_url = sqs_client.create_queue(QueueName=FIFO_QUEUE, Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
     events_url = sqs_client.create_queue(QueueName=f"{BUS}-events")["QueueUrl"]
     events_arn = sqs_client.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -164,7 +176,7 @@ def targets(aws_client: Callable[[str], Any]) -> dict[str, Any]:
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/machine",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
     )
-    return {"queue_url": queue_url, "events_url": events_url}
+    return {"queue_url": queue_url, "fifo_url": fifo_url, "events_url": events_url}
 
 
 def _receive_one(sqs_client: Any, queue_url: str) -> str:
@@ -195,6 +207,28 @@ def test_send_message_body_arrives_as_the_client_sent_it(
     assert status == 200
     assert _receive_one(sqs, targets["queue_url"]) == body
     COUNTS["sqs intact"] += 1
+
+
+@SETTINGS
+@given(data=BODIES, group=st.from_regex(MESSAGE_GROUP_PATTERN, fullmatch=True))
+def test_fifo_message_arrives_in_the_body_field_group(
+    *, data: Any, group: str, request_templates: Any, targets: Any, moto_endpoint: str, sqs: Any
+) -> None:
+    body = client_body({**data, "group": group}, None)
+    request_id = str(uuid.uuid4())
+    rendering = render(request_templates["fifo"][0], Input(body), request_id)
+    call = ServiceCall("sqs", f"{ACCOUNT}/{FIFO_QUEUE}", "application/x-www-form-urlencoded")
+    COUNTS["sqs fifo sent"] += 1
+    status, answer = send_signed(moto_endpoint, call, rendering.text, AWS_REGION)
+    assert status == 200, answer
+    [message] = sqs.receive_message(
+        QueueUrl=targets["fifo_url"], AttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    sqs.delete_message(QueueUrl=targets["fifo_url"], ReceiptHandle=message["ReceiptHandle"])
+    assert message["Body"] == body
+    assert message["Attributes"]["MessageGroupId"] == group
+    assert message["Attributes"]["MessageDeduplicationId"] == request_id
+    COUNTS["sqs fifo intact"] += 1
 
 
 @SETTINGS

@@ -237,3 +237,16 @@ def test_unescaped_detail_breaks_where_the_escaped_one_holds(text: str) -> None:
     except json.JSONDecodeError:
         return
     assert naive_detail != body
+
+
+def test_fifo_model_requires_a_group_id_sqs_accepts(stack: Stack) -> None:
+    api = DirectApi(stack, "Api", cloud_watch_role=False)
+    queue = sqs.Queue(stack, "Queue", fifo=True)
+    api.add_send_message("Send", path="queue", queue=queue, message_group_field="customer")
+    [model] = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model").values()
+    [_, group] = model["Properties"]["Schema"]["allOf"]
+    assert group == {
+        "type": "object",
+        "required": ["customer"],
+        "properties": {"customer": {"type": "string", "pattern": "^[!-~]{1,128}$"}},
+    }
