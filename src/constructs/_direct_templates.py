@@ -205,7 +205,8 @@ def get_item_response(fields: Mapping[str, FieldType]) -> str:
         attribute = f"$item.get('{name}').get('{field_type.attribute_type}')"
         value = f'"{escaped(attribute)}"' if field_type is FieldType.STRING else attribute
         members.append(
-            f"#if($item.get('{name}'))#if($sep),#end#set($sep = true){json.dumps(name)}:{value}#end"
+            f'#if("$!item.get(\'{name}\')" != "")#if($sep),#end#set($sep = true)'
+            f"{json.dumps(name)}:{value}#end"
         )
     return (
         "#set($item = $input.path('$.Item'))\n"

@@ -250,3 +250,19 @@ def test_fifo_model_requires_a_group_id_sqs_accepts(stack: Stack) -> None:
         "required": ["customer"],
         "properties": {"customer": {"type": "string", "pattern": "^[!-~]{1,128}$"}},
     }
+
+
+@pytest.mark.parametrize(
+    ("item", "answer"),
+    [
+        ({"id": {"S": 'a"b'}}, {"id": 'a"b'}),
+        ({"total": {"N": "12.5"}}, {"total": 12.5}),
+        (
+            {"id": {"S": "x"}, "total": {"N": "-3"}, "other": {"S": "hidden"}},
+            {"id": "x", "total": -3},
+        ),
+    ],
+)
+def test_get_item_answers_only_the_declared_fields_present(item: Any, answer: Any) -> None:
+    rendered = render(templates.get_item_response(FIELDS), Input(json.dumps({"Item": item})))
+    assert (rendered.status, json.loads(rendered.text)) == (None, answer)
