@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -53,6 +53,7 @@ def logged_state_machine(
         if encryption_key is not None
         else None,
     )
+    _depend_on_policy_only(state_machine)
     acknowledge(
         state_machine.role,
         "AwsSolutions-IAM5[Resource::*]",
@@ -61,3 +62,19 @@ def logged_state_machine(
         "CloudWatch Logs; X-Ray tracing); the service requires Resource '*'.",
     )
     return state_machine, log_group
+
+
+def _depend_on_policy_only(state_machine: sfn.StateMachine) -> None:
+    """Renders ``DependsOn`` as the role's policy only.
+
+    aws-cdk-lib makes the state machine depend on its role and on the role's policy; the role
+    dependency repeats the ``Fn::GetAtt`` of ``RoleArn`` (cfn-lint W3005). The policy one is
+    kept: Step Functions checks the log delivery permissions when it creates the state machine.
+    """
+    resource = state_machine.node.default_child
+    policy = state_machine.role.node.try_find_child("DefaultPolicy")
+    if not isinstance(resource, CfnResource) or policy is None:
+        return
+    policy_resource = policy.node.default_child
+    assert isinstance(policy_resource, CfnResource)
+    resource.add_override("DependsOn", [Stack.of(policy).get_logical_id(policy_resource)])

@@ -11,6 +11,7 @@ from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsu
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
 from serverless_patterns.stacks.stream_consumer_stack import StreamConsumerStack
 from serverless_patterns.stacks.webhooks_stack import WebhooksStack
+from serverless_patterns.stacks.workflow_stack import WorkflowStack
 
 STACK_PREFIX = "ServerlessPatterns"
 
@@ -53,6 +54,12 @@ def build_reference_app(scope: Construct) -> list[Stack]:
             description="Pattern 7: StreamConsumer (Kinesis and DynamoDB Streams to Lambda with "
             "checkpoints, bisect, bounded retries, an on-failure queue and tumbling windows)",
         ),
+        WorkflowStack(
+            scope,
+            f"{STACK_PREFIX}-Workflow",
+            description="Pattern 8: Workflows (an order-review Step Functions workflow with "
+            "direct SDK integrations, a human approval step and automatic redrive)",
+        ),
     ]
 
 
@@ -64,5 +71,6 @@ __all__ = [
     "QueueWorkerStack",
     "StreamConsumerStack",
     "WebhooksStack",
+    "WorkflowStack",
     "build_reference_app",
 ]

@@ -21,6 +21,7 @@ STACKS = [
     f"{STACK_PREFIX}-CanaryApi",
     f"{STACK_PREFIX}-Webhooks",
     f"{STACK_PREFIX}-StreamConsumer",
+    f"{STACK_PREFIX}-Workflow",
 ]
 
 
