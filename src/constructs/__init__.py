@@ -47,11 +47,16 @@ if TYPE_CHECKING:
         WebhookReceiverAlarms,
     )
     from serverless_patterns.constructs.webhook_sender import WebhookSender
+    from serverless_patterns.constructs.workflow import Workflow, WorkflowAlarms
+    from serverless_patterns.constructs.workflow_approval import ApprovalApi, ApprovalStep
+    from serverless_patterns.constructs.workflow_redrive import RedriveOptions, WorkflowRedrive
 
 __all__ = [
     "DEFAULT_USAGE_TIERS",
     "AlarmTopic",
     "ApiGatewayCloudWatchRole",
+    "ApprovalApi",
+    "ApprovalStep",
     "BaselineFunction",
     "BufferedTarget",
     "CanaryApi",
@@ -72,6 +77,7 @@ __all__ = [
     "QueueTarget",
     "QueueWorker",
     "QueueWorkerAlarms",
+    "RedriveOptions",
     "SmokeCheck",
     "StateMachineTarget",
     "StreamConsumer",
@@ -83,6 +89,9 @@ __all__ = [
     "WebhookReceiver",
     "WebhookReceiverAlarms",
     "WebhookSender",
+    "Workflow",
+    "WorkflowAlarms",
+    "WorkflowRedrive",
     "runtime_code",
 ]
 
