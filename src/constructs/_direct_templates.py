@@ -156,7 +156,7 @@ def service_error_response(default_status: int) -> str:
     condition 409, anything else ``default_status``; never the service's message."""
     markers = " || ".join(f"$type.contains('{marker}')" for marker in _THROTTLING_MARKERS)
     return (
-        "#set($type = \"$input.path('$.__type')\")\n"
+        "#set($type = \"$!input.path('$.__type')\")\n"
         f"#if({markers})\n"
         f"{_override(STATUS_TOO_MANY_REQUESTS)}"
         "#elseif($type.contains('ConditionalCheckFailedException'))\n"
@@ -181,7 +181,7 @@ def put_events_response() -> str:
     for throttling, 502 otherwise; success is ``{"eventId": ...}``."""
     return (
         "#if($input.path('$.FailedEntryCount') > 0)\n"
-        "#set($code = \"$input.path('$.Entries[0].ErrorCode')\")\n"
+        "#set($code = \"$!input.path('$.Entries[0].ErrorCode')\")\n"
         "#if($code.contains('Throttl'))\n"
         f"{_override(STATUS_TOO_MANY_REQUESTS)}"
         "#else\n"
@@ -225,7 +225,7 @@ def start_sync_execution_response() -> str:
     gives the workflow's output as the body; TIMED_OUT 504; anything else 502. The error and
     cause of a failed execution are not answered (they may hold internals)."""
     return (
-        "#set($status = \"$input.path('$.status')\")\n"
+        "#set($status = \"$!input.path('$.status')\")\n"
         "#if($status == 'SUCCEEDED')\n"
         "$input.path('$.output')\n"
         "#elseif($status == 'TIMED_OUT')\n"

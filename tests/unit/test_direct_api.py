@@ -266,3 +266,13 @@ def test_fifo_model_requires_a_group_id_sqs_accepts(stack: Stack) -> None:
 def test_get_item_answers_only_the_declared_fields_present(item: Any, answer: Any) -> None:
     rendered = render(templates.get_item_response(FIELDS), Input(json.dumps({"Item": item})))
     assert (rendered.status, json.loads(rendered.text)) == (None, answer)
+
+
+def test_an_error_without_a_type_gets_the_routes_status_and_message() -> None:
+    """An SQS query-protocol error (JSON, no ``__type``), or an empty body."""
+    for answer in ('{"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue"}}', ""):
+        rendered = render(templates.service_error_response(502), Input(answer))
+        assert (rendered.status, json.loads(rendered.text)) == (
+            None,
+            {"message": templates.MESSAGES[502]},
+        )
