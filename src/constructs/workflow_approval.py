@@ -13,6 +13,7 @@ authorization, ``execute-api:Invoke``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
@@ -102,7 +103,7 @@ class ApprovalStep(sfn.StateMachineFragment):
                 "request": sfn.JsonPath.object_at(request_path),
             }
         )
-        common = {
+        common: dict[str, Any] = {
             "integration_pattern": sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             "task_timeout": sfn.Timeout.duration(timeout),
             "result_path": result_path,

@@ -32,7 +32,7 @@ def resolve(value: Any, refs: Mapping[str, str]) -> Any:
         ((key, argument),) = value.items()
         if key == "Fn::Join":
             separator, parts = argument
-            return separator.join(str(resolve(part, refs)) for part in parts)
+            return str(separator).join(str(resolve(part, refs)) for part in parts)
         if key == "Ref":
             return refs[argument]
         if key == "Fn::GetAtt":
@@ -57,7 +57,7 @@ def logical_id(template: Mapping[str, Any], resource_type: str, prefix: str) -> 
         and name.startswith(prefix)
         and not name.startswith(prefix + "Dlq")
     ]
-    return found
+    return str(found)
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ def redrive_template() -> dict[str, Any]:
 def redrive_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """RedriveExecution calls made by any botocore client, answered as AWS does."""
     calls: list[dict[str, Any]] = []
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def make_api_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         if operation_name == "RedriveExecution":
@@ -184,7 +184,7 @@ def test_the_rule_matches_redrivable_failures_of_its_workflow_only(
 
     def matches(event: Mapping[str, Any]) -> bool:
         # moto's EventBridge pattern matcher (its TestEventPattern answer has no Result).
-        return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+        return bool(EventPattern.load(json.dumps(pattern)).matches_event(dict(event)))  # type: ignore[arg-type]
 
     for status in ("FAILED", "TIMED_OUT", "ABORTED"):
         assert matches(status_change(status))

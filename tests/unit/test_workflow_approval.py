@@ -95,7 +95,9 @@ def test_topic_request_and_timeout_branch(stack: Stack) -> None:
 
 @pytest.mark.parametrize("both", [True, False])
 def test_exactly_one_of_queue_or_topic(stack: Stack, both: bool) -> None:
-    extra = {"queue": sqs.Queue(stack, "Q"), "topic": sns.Topic(stack, "T")} if both else {}
+    extra: dict[str, Any] = (
+        {"queue": sqs.Queue(stack, "Q"), "topic": sns.Topic(stack, "T")} if both else {}
+    )
     with pytest.raises(ValueError, match="Test/Review: pass exactly one of 'queue' or 'topic'"):
         ApprovalStep(
             stack,
