@@ -86,3 +86,28 @@ def queue_encryption(encryption_key: kms.IKey | None) -> dict[str, Any]:
     if encryption_key is None:
         return {"encryption": sqs.QueueEncryption.SQS_MANAGED}
     return {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": encryption_key}
+
+
+#: The Sid the library gives the account statement of the key policies it writes.
+ACCOUNT_STATEMENT_SID = "AccountRootEnablesIamPoliciesOfThisAccount"
+
+
+def customer_managed_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:
+    """Defines a customer-managed key, rotated yearly, whose account statement says why it is
+    there.
+
+    The key policy keeps the statement giving the account root ``kms:*``: "Default key policy"
+    (AWS KMS Developer Guide, "Allows access to the AWS account and enables IAM policies")
+    explains that it is what lets IAM policies of this account use the key at all: every grant
+    the patterns write on a role is an IAM policy, and without the statement those grants give
+    nothing and the key can become unmanageable. The statement is named
+    ``ACCOUNT_STATEMENT_SID`` so a reviewer reading the template sees that reason; service
+    principals get their own scoped statements (see ``allow_cloudwatch_logs``).
+    """
+    key = kms.Key(scope, construct_id, enable_key_rotation=True, description=description)
+    resource = key.node.default_child
+    assert isinstance(resource, kms.CfnKey)
+    # aws-cdk-lib adds the account statement first (feature flag
+    # @aws-cdk/aws-kms:defaultKeyPolicies), before any statement of the caller.
+    resource.add_property_override("KeyPolicy.Statement.0.Sid", ACCOUNT_STATEMENT_SID)
+    return key

@@ -372,12 +372,16 @@ def grant_key_to_events(rule: IRuleRef, key: kms.IKey | None) -> None:
     The key policy cannot name the rule: the key is part of the resource the rule depends on.
     """
     if key is not None:
-        key.grant(
-            iam.ServicePrincipal(
-                EVENTS_PRINCIPAL,
+        # A statement of its own, not key.grant with a conditional principal: aws-cdk-lib's
+        # policy minimizer would merge that with another service's statement on a shared key
+        # and refuse principals with different conditions.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(EVENTS_PRINCIPAL)],
+                actions=list(TARGET_KEY_ACTIONS),
+                resources=["*"],  # in a key policy, "*" means this key
                 conditions={"StringEquals": {"aws:SourceAccount": rule.env.account}},
-            ),
-            *TARGET_KEY_ACTIONS,
+            )
         )
 
 

@@ -12,7 +12,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._encryption import log_group as new_log_group
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    acknowledge,
+    acknowledge_compliance,
+    acknowledge_no_dlq,
+)
 from serverless_patterns.constructs._validation import check_prop_keys
 
 
@@ -87,6 +93,7 @@ class BaselineFunction(lambda_.Function):
         )
         super().__init__(scope, construct_id, **props)
         log_group.grant_write(role)
+        _acknowledge_compliance(self, role if own_role else None)
         if own_role and props["tracing"] == lambda_.Tracing.ACTIVE:
             acknowledge(
                 role,
@@ -94,6 +101,41 @@ class BaselineFunction(lambda_.Function):
                 "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
                 "permissions; the service requires Resource '*'.",
             )
+
+
+def _acknowledge_compliance(function: lambda_.Function, own_role: iam.Role | None) -> None:
+    """Acknowledges the compliance packs' function findings that hold for every pattern's
+    function: no VPC (unless given one), no reserved concurrency (unless given one), and the
+    inline policy of the function's own role."""
+    resource = function.node.default_child
+    assert isinstance(resource, lambda_.CfnFunction)
+    if resource.vpc_config is None:
+        acknowledge_compliance(
+            function,
+            "LambdaInsideVPC",
+            "The function calls only AWS service APIs (over TLS, authenticated by its role) "
+            "and no private resource; a VPC would add NAT or endpoints without protecting a "
+            "data path. Pass 'vpc' in function_props to attach it to one.",
+        )
+    if resource.reserved_concurrent_executions is None:
+        acknowledge_compliance(
+            function,
+            "LambdaConcurrency",
+            "Reserved concurrency is set only where asked: it withdraws capacity from every "
+            "other function of the account. Each pattern bounds the function where traffic "
+            "arrives instead: SQS event sources have a maximum concurrency (10 by default), "
+            "API stages are throttled, a stream is read by one batch per shard (times the "
+            "parallelization factor).",
+            (NIST, HIPAA),
+        )
+    if own_role is not None:
+        acknowledge_compliance(
+            own_role,
+            "IAMNoInlinePolicy",
+            "The role belongs to this one function and its inline policy lists only this "
+            "function's grants, each on named resources; a managed policy is meant to be "
+            "shared and could be attached to other principals.",
+        )
 
 
 F = TypeVar("F", bound=lambda_.IFunction)
@@ -131,7 +173,7 @@ def function_or_baseline(
         function_props=function_props,
         encryption_key=encryption_key,
     )
-    acknowledge(function, "Serverless-LambdaDLQ", synchronous_reason)
+    acknowledge_no_dlq(function, synchronous_reason)
     return function
 
 

@@ -19,6 +19,13 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 
+#: Why a table the library creates is in no AWS Backup plan.
+PITR_INSTEAD_OF_BACKUP_PLAN = (
+    "Point-in-time recovery is on: any second of the last 35 days can be restored. An AWS "
+    "Backup plan is an account-level choice (vault, schedule, retention) the library does not "
+    "own; add the table to yours where policy asks for one."
+)
+
 #: Prefixes of cdk-nag's compliance packs: NIST 800-53 R5, HIPAA Security, PCI DSS 3.2.1.
 NIST = "NIST.800.53.R5"
 HIPAA = "HIPAA.Security"
@@ -33,3 +40,10 @@ def acknowledge_compliance(
     ``construct``, once per pack in ``packs`` (the packs that have the rule)."""
     for pack in packs:
         acknowledge(construct, f"{pack}-{rule}", reason)
+
+
+def acknowledge_no_dlq(function: IConstruct, reason: str) -> None:
+    """Acknowledges that ``function`` has no dead-letter queue, in every pack that asks for
+    one (Serverless, and NIST 800-53 R5 and HIPAA Security), with one reason."""
+    acknowledge(function, "Serverless-LambdaDLQ", reason)
+    acknowledge_compliance(function, "LambdaDLQ", reason, (NIST, HIPAA))

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
-from constructs import Construct
+from constructs import Construct, IConstruct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._encryption import queue_encryption
 from serverless_patterns.constructs._nag import acknowledge
@@ -97,3 +98,40 @@ def source_queue(
     )
     _check_encrypted(scope, construct_id, merged)
     return sqs.Queue(scope, construct_id, **merged)
+
+
+#: What a producer needs on a queue's customer-managed key: "Key management" (Amazon SQS
+#: Developer Guide, "Configure KMS permissions for producers"): kms:GenerateDataKey and
+#: kms:Decrypt.
+SEND_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def grant_send(queue: sqs.IQueue, grantee: iam.IGrantable) -> iam.Grant:
+    """Grants ``grantee`` sending to ``queue`` (``sqs:SendMessage``, ``GetQueueAttributes``,
+    ``GetQueueUrl``) and exactly ``SEND_KEY_ACTIONS`` on its customer-managed key, if any
+    (``IQueue.grant_send_messages`` adds wildcard key actions as well)."""
+    grant = iam.Grant.add_to_principal_or_resource(
+        grantee=grantee,
+        actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        resource_arns=[queue.queue_arn],
+        resource=queue,
+    )
+    key = queue.encryption_master_key
+    if key is not None:
+        grant = grant.combine(key.grant(grantee, *SEND_KEY_ACTIONS))
+    return grant
+
+
+def acknowledge_library_send_grant(role: IConstruct | None, queue: sqs.IQueue) -> None:
+    """Acknowledges the wildcard key actions of aws-cdk-lib's own send grant (an on-failure
+    destination binds with ``grant_send_messages``) on ``role``, when ``queue`` has a key."""
+    if role is None or queue.encryption_master_key is None:
+        return
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            "aws-cdk-lib grants sending to the on-failure queue with grant_send_messages, whose "
+            "key actions end in '*'; they apply to the queue's one key (the key ARN is the "
+            "statement's resource), not to any other key.",
+        )

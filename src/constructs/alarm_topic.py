@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
+from serverless_patterns.constructs._encryption import customer_managed_key
 
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 
@@ -26,11 +27,18 @@ class AlarmTopic(Construct):
     services and encrypted topics" (SNS key management).
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey | None = None
+    ) -> None:
+        """
+        :param encryption_key: a customer-managed key of yours to encrypt the topic with; its
+            policy gets the CloudWatch statement below. Default: - a new key (rotation on)
+            whose account statement is named as ``customer_managed_key`` describes.
+        """
         super().__init__(scope, construct_id)
         #: The key encrypting the topic.
-        self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description="Encrypts alarm notifications."
+        self.key: kms.IKey = encryption_key or customer_managed_key(
+            self, "Key", description="Encrypts alarm notifications."
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -41,7 +41,11 @@ from serverless_patterns.constructs._function import (
     function_or_baseline,
     reserved_concurrency,
 )
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import (
+    acknowledge,
+    acknowledge_compliance,
+    acknowledge_no_dlq,
+)
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import (
     check_prop_keys,
@@ -362,14 +366,7 @@ class CanaryApi(Construct):
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
             ),
         )
-        acknowledge(
-            self.deployment_group.role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSCodeDeployRoleForLambdaLimited]",
-            "aws-cdk-lib attaches this AWS-managed policy to every Lambda deployment group "
-            "role; it is the limited variant CodeDeploy documents for Lambda (update aliases, "
-            "read alarms, invoke CodeDeployHook_* functions).",
-        )
+        self._acknowledge_deployment_role()
         #: The pre-traffic hook; None with ``smoke_checks=[]``.
         self.pre_traffic_hook: BaselineFunction | None = (
             self._hook("PreTrafficHook", pre_json, check_timeout) if pre_checks else None
@@ -680,6 +677,24 @@ class CanaryApi(Construct):
         ]
         return threshold_alarms(self, wanted, action=action)
 
+    def _acknowledge_deployment_role(self) -> None:
+        """The deployment group role's findings: aws-cdk-lib's managed policy and inline
+        policy."""
+        acknowledge(
+            self.deployment_group.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSCodeDeployRoleForLambdaLimited]",
+            "aws-cdk-lib attaches this AWS-managed policy to every Lambda deployment group "
+            "role; it is the limited variant CodeDeploy documents for Lambda (update aliases, "
+            "read alarms, invoke CodeDeployHook_* functions).",
+        )
+        acknowledge_compliance(
+            self.deployment_group.role,
+            "IAMNoInlinePolicy",
+            "aws-cdk-lib writes the deployment group's grants (invoking its hook functions) "
+            "as the inline policy of this role, which only this deployment group assumes.",
+        )
+
     def _hook(
         self, construct_id: str, checks_json: str, check_timeout: Duration
     ) -> BaselineFunction:
@@ -711,9 +726,8 @@ class CanaryApi(Construct):
             "The hook invokes the version under test, whose number is known only at deploy "
             "time; ':*' is limited to this one function's versions and aliases.",
         )
-        acknowledge(
+        acknowledge_no_dlq(
             hook,
-            "Serverless-LambdaDLQ",
             "CodeDeploy invokes the hook and waits for its status report; a hook that cannot "
             "report fails the deployment at the hook timeout, which rolls it back.",
         )

@@ -28,8 +28,8 @@ from serverless_patterns.constructs._event_targets import (
     in_same_stack,
 )
 from serverless_patterns.constructs._idempotency import enable_idempotency
-from serverless_patterns.constructs._nag import acknowledge
-from serverless_patterns.constructs._queue import dead_letter_queue
+from serverless_patterns.constructs._nag import acknowledge_no_dlq
+from serverless_patterns.constructs._queue import acknowledge_library_send_grant, dead_letter_queue
 from serverless_patterns.constructs._validation import check_prop_keys, is_known, reject_both
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -207,6 +207,7 @@ class FanOutTarget(Construct):
             encryption_key=self._encryption_key,
         )
         function.configure_async_invoke(on_failure=destinations.SqsDestination(queue))
+        acknowledge_library_send_grant(function.role, queue)
         if function.role is None:
             Annotations.of(self).add_warning_v2(
                 "serverless-patterns:eventBusFanOut:noRoleToGrant",
@@ -214,9 +215,8 @@ class FanOutTarget(Construct):
                 "failure queue, its on-failure destination.",
             )
         if isinstance(function, lambda_.Function):
-            acknowledge(
+            acknowledge_no_dlq(
                 function,
-                "Serverless-LambdaDLQ",
                 "EventBridge invokes the function asynchronously and EventBusFanOut gives those "
                 "invocations an on-failure destination (an encrypted SQS queue), which replaces "
                 "a function dead-letter queue and also records the error.",

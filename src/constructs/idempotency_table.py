@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
+from serverless_patterns.constructs._nag import HIPAA, NIST, acknowledge_compliance
 from serverless_patterns.constructs._validation import check_prop_keys
 from serverless_patterns.runtime.idempotency import schema
 
@@ -104,6 +105,15 @@ class IdempotencyTable(Construct):
         )
         #: The table holding the idempotency records.
         self.table = dynamodb.Table(self, "Table", **props)
+        if "point_in_time_recovery_specification" in defaults:
+            acknowledge_compliance(
+                self.table,
+                "DynamoDBInBackupPlan",
+                "Idempotency records live for expires_after (1 hour by default) and are "
+                "written again when a message is redelivered; point-in-time recovery (35 days) "
+                "is on. A backup plan would keep copies of records void within hours.",
+                (NIST, HIPAA),
+            )
 
     def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants the item actions the idempotency runtime uses, and nothing else.

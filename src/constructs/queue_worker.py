@@ -24,7 +24,7 @@ from serverless_patterns.constructs._idempotency import (
     enable_idempotency,
 )
 from serverless_patterns.constructs._nag import acknowledge
-from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
+from serverless_patterns.constructs._queue import dead_letter_queue, grant_send, source_queue
 from serverless_patterns.constructs._validation import (
     check_prop_keys,
     check_range,
@@ -276,7 +276,7 @@ class QueueWorker(Construct):
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants permission to send messages to the queue (and to use its key, if any)."""
-        return self.queue.grant_send_messages(grantee)
+        return grant_send(self.queue, grantee)
 
     # --- metrics --------------------------------------------------------------------------
     # Names and statistics: "Available CloudWatch metrics for Amazon SQS" and "Types of metrics

@@ -24,7 +24,7 @@ from serverless_patterns.constructs._idempotency import (
     enable_idempotency,
 )
 from serverless_patterns.constructs._nag import acknowledge
-from serverless_patterns.constructs._queue import dead_letter_queue
+from serverless_patterns.constructs._queue import acknowledge_library_send_grant, dead_letter_queue
 from serverless_patterns.constructs._stream_source import (
     FailureDestination,
     failure_destination,
@@ -193,13 +193,16 @@ class StreamConsumer(Construct):
         else:
             self.stream = stream or new_kinesis_stream(self, "Stream", stream_props, encryption_key)
             source_arn = self.stream.stream_arn
-            if stream is None and self.stream.encryption_key is None:
+            if stream is None:
                 acknowledge(
                     self.stream,
                     "AwsSolutions-KDS3",
                     "The stream is encrypted with the AWS managed key aws/kinesis; pass "
                     "stream_props with encryption=KMS and an encryption_key for a "
-                    "customer-managed key.",
+                    "customer-managed key."
+                    if self.stream.encryption_key is None
+                    else "A customer-managed key was asked for (encryption_key), as regulated "
+                    "workloads require; its per-request KMS cost is accepted with it.",
                 )
 
         #: Where discarded batches go: the given destination or a new queue.
@@ -229,6 +232,8 @@ class StreamConsumer(Construct):
             encryption_key=encryption_key,
         )
         self._grant_read()
+        if hasattr(self.on_failure, "queue_arn"):
+            acknowledge_library_send_grant(self.function.role, self.on_failure)  # type: ignore[arg-type]
         #: The table of idempotency records; None without ``idempotency``.
         self.idempotency_table: dynamodb.ITable | None = (
             enable_idempotency(self, self.function, idempotency, encryption_key=encryption_key)

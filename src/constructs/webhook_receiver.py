@@ -37,8 +37,14 @@ from serverless_patterns.constructs._idempotency import (
     check_idempotency_options,
     enable_idempotency,
 )
-from serverless_patterns.constructs._nag import acknowledge
-from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    acknowledge,
+    acknowledge_compliance,
+    acknowledge_no_dlq,
+)
+from serverless_patterns.constructs._queue import dead_letter_queue, grant_send, source_queue
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import (
     check_range,
@@ -287,9 +293,8 @@ class WebhookReceiver(Construct):
                 },
             ),
         )
-        acknowledge(
+        acknowledge_no_dlq(
             self.function,
-            "Serverless-LambdaDLQ",
             "API Gateway invokes the verifier synchronously and returns its errors to the "
             "sender, which retries; a function DLQ applies only to asynchronous invocations.",
         )
@@ -300,7 +305,7 @@ class WebhookReceiver(Construct):
             "itself is read from Secrets Manager by its ARN.",
         )
         self.secret.grant_read(self.function)
-        self.queue.grant_send_messages(self.function)
+        grant_send(self.queue, self.function)
         self._grant_claim_check(self.function, "s3:PutObject", _KMS_WRITE_ACTIONS, "put")
         if worker is not None:
             self.grant_read_claim_checks(worker.function)
@@ -443,6 +448,14 @@ class WebhookReceiver(Construct):
             "A webhook signing secret is issued and rotated by the webhook provider; put the "
             "new secret next to the old one (a JSON list) and the verifier accepts both.",
         )
+        acknowledge_compliance(
+            secret,
+            "SecretsManagerRotationEnabled",
+            "A webhook signing secret is issued and rotated by the webhook provider, not by "
+            "a rotation function; put the new secret next to the old one (a JSON list) and "
+            "the verifier accepts both during the switch.",
+            (NIST, HIPAA),
+        )
         return secret
 
     def _new_bucket(self, expiry_days: int, versioned: bool) -> s3.Bucket:
@@ -472,6 +485,20 @@ class WebhookReceiver(Construct):
             "AwsSolutions-S1",
             "Claim-check objects are written only by the verifier and expire within days; "
             "every write is already recorded by the API access logs and X-Ray traces.",
+        )
+        acknowledge_compliance(
+            bucket,
+            "S3BucketLoggingEnabled",
+            "Claim-check objects are written only by the verifier and read only by the "
+            "consumer, and expire within days; each write is recorded by the API access logs "
+            "and X-Ray traces (enable CloudTrail S3 data events in the account for more).",
+        )
+        acknowledge_compliance(
+            bucket,
+            "S3BucketReplicationEnabled",
+            "Claim-check objects are transient copies of webhook payloads that expire within "
+            "days; a lost object is re-sent by the provider (the request failed), so a replica "
+            "in another bucket would protect nothing.",
         )
         return bucket
 

@@ -15,7 +15,14 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    PITR_INSTEAD_OF_BACKUP_PLAN,
+    acknowledge,
+    acknowledge_compliance,
+)
+from serverless_patterns.constructs._queue import grant_send
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import (
     check_prop_keys,
@@ -23,6 +30,7 @@ from serverless_patterns.constructs._validation import (
     is_known,
     seconds,
 )
+from serverless_patterns.constructs.idempotency_table import KEY_ACTIONS as TABLE_KEY_ACTIONS
 from serverless_patterns.constructs.queue_worker import QueueWorker, QueueWorkerAlarms
 from serverless_patterns.runtime.webhooks import contract
 
@@ -191,9 +199,9 @@ class WebhookSender(Construct):
             self.function.add_environment(name, value)
         self.subscribers_table.grant(self.function, *contract.SUBSCRIBER_TABLE_ACTIONS)
         if self.subscribers_table.encryption_key is not None:  # Table.grant leaves the key out
-            self.subscribers_table.encryption_key.grant_encrypt_decrypt(self.function)
-        self.queue.grant_send_messages(self.function)
-        self.dead_letter_queue.grant_send_messages(self.function)
+            self.subscribers_table.encryption_key.grant(self.function, *TABLE_KEY_ACTIONS)
+        grant_send(self.queue, self.function)
+        grant_send(self.dead_letter_queue, self.function)
         self._grant_subscriber_secrets(subscriber_secret_prefix)
         acknowledge(
             self.function,
@@ -205,7 +213,7 @@ class WebhookSender(Construct):
 
     def grant_enqueue(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants a producer permission to send deliveries to the delivery queue."""
-        return self.queue.grant_send_messages(grantee)
+        return grant_send(self.queue, grantee)
 
     def add_producer(self, function: lambda_.Function) -> iam.Grant:
         """Makes ``function`` a producer: it may send deliveries to the delivery queue and
@@ -221,7 +229,7 @@ class WebhookSender(Construct):
         no table administration. Subscribers' secrets are not included."""
         grant = self.subscribers_table.grant(grantee, *MANAGE_SUBSCRIBERS_ACTIONS)
         if self.subscribers_table.encryption_key is not None:
-            self.subscribers_table.encryption_key.grant_encrypt_decrypt(grantee)
+            self.subscribers_table.encryption_key.grant(grantee, *TABLE_KEY_ACTIONS)
         return grant
 
     # --- metrics (see QueueWorker) ---------------------------------------------------------
@@ -264,7 +272,7 @@ class WebhookSender(Construct):
         return timeout
 
     def _new_table(self) -> dynamodb.Table:
-        return dynamodb.Table(
+        table = dynamodb.Table(
             self,
             "SubscribersTable",
             partition_key=dynamodb.Attribute(
@@ -280,6 +288,10 @@ class WebhookSender(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        acknowledge_compliance(
+            table, "DynamoDBInBackupPlan", PITR_INSTEAD_OF_BACKUP_PLAN, (NIST, HIPAA)
+        )
+        return table
 
     def _nag_arn(self, arn: str) -> str:
         """How cdk-nag writes ``arn`` in a finding: pseudo parameters as ``<AWS::Region>``."""

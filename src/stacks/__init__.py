@@ -16,41 +16,53 @@ from serverless_patterns.stacks.workflow_stack import WorkflowStack
 STACK_PREFIX = "ServerlessPatterns"
 
 
-def build_reference_app(scope: Construct) -> list[Stack]:
-    """Adds every pattern's reference stack to ``scope``; environment-agnostic."""
+def build_reference_app(scope: Construct, *, hardened: bool = False) -> list[Stack]:
+    """Adds every pattern's reference stack to ``scope``; environment-agnostic.
+
+    :param hardened: the regulated configuration: each pattern stack encrypts everything it
+        stores or logs with its own customer-managed key, and its APIs sit behind a
+        rate-limiting web ACL (clean under the NIST 800-53 R5, HIPAA and PCI DSS packs).
+        Default: - the library's defaults.
+    """
     return [
         QueueWorkerStack(
             scope,
             f"{STACK_PREFIX}-QueueWorker",
+            hardened=hardened,
             description="Pattern 1: QueueWorker (SQS to Lambda)",
         ),
         IdempotentConsumerStack(
             scope,
             f"{STACK_PREFIX}-IdempotentConsumer",
+            hardened=hardened,
             description="Pattern 2: IdempotentConsumer (QueueWorkers sharing a DynamoDB "
             "idempotency table)",
         ),
         EventBusFanOutStack(
             scope,
             f"{STACK_PREFIX}-EventBusFanOut",
+            hardened=hardened,
             description="Pattern 3: EventBusFanOut (an event bus fanning out to a buffered "
             "QueueWorker, a function and a topic, each with its own DLQ)",
         ),
         CanaryApiStack(
             scope,
             f"{STACK_PREFIX}-CanaryApi",
+            hardened=hardened,
             description="Pattern 4: CanaryApi (a REST API whose function is released by "
             "CodeDeploy canary, smoke-checked and rolled back by alarms)",
         ),
         WebhooksStack(
             scope,
             f"{STACK_PREFIX}-Webhooks",
+            hardened=hardened,
             description="Pattern 6: Webhooks (a receiver verifying Standard Webhooks signatures "
             "into a QueueWorker, and a sender signing and retrying deliveries)",
         ),
         StreamConsumerStack(
             scope,
             f"{STACK_PREFIX}-StreamConsumer",
+            hardened=hardened,
             description="Pattern 7: StreamConsumer (Kinesis and DynamoDB Streams to Lambda with "
             "checkpoints, bisect, bounded retries, an on-failure queue and tumbling windows)",
         ),

@@ -14,6 +14,7 @@ from serverless_patterns.constructs import (
     SmokeCheck,
     runtime_code,
 )
+from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
 
 HANDLER = "serverless_patterns.runtime.handlers.canary_api.handler"
 
@@ -26,9 +27,15 @@ class CanaryApiStack(Stack):
     this one).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         self.orders_api = CanaryApi(
             self,
             "OrdersApi",
@@ -50,4 +57,6 @@ class CanaryApiStack(Stack):
             # One key per tier; read a value with `aws apigateway get-api-key --include-value`.
             api_keys={f"{tier.name}Client": tier.name for tier in DEFAULT_USAGE_TIERS},
             alarm_action=alarms.action,
+            encryption_key=key,
+            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
         )

@@ -23,9 +23,11 @@ from serverless_patterns.constructs import (
     TopicTarget,
     runtime_code,
 )
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._encryption import customer_managed_key
+from serverless_patterns.constructs._nag import acknowledge_no_dlq
 from serverless_patterns.runtime.events.publisher import EVENT_BUS_NAME_ENV
 from serverless_patterns.runtime.handlers import order_events_producer
+from serverless_patterns.stacks._hardening import stack_key
 
 PRODUCER_HANDLER = "serverless_patterns.runtime.handlers.order_events_producer.handler"
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.order_events_consumer.handler"
@@ -42,11 +44,16 @@ class EventBusFanOutStack(Stack):
     one shared idempotency table, and to an encrypted, TLS-only SNS topic (subscribers).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
-        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable")
+        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=key)
         self.fulfilment = QueueWorker(
             self,
             "Fulfilment",
@@ -55,17 +62,19 @@ class EventBusFanOutStack(Stack):
             max_concurrency=5,
             idempotency=IdempotencyOptions(table=self.idempotency_table),
             alarm_action=alarms.action,
+            encryption_key=key,
         )
-        self.notifier = BaselineFunction(self, "Notifier", code=code, handler=CONSUMER_HANDLER)
-        self.topic_key = kms.Key(
-            self,
-            "OrderTopicKey",
-            enable_key_rotation=True,
-            description="Encrypts the order notifications topic.",
+        self.notifier = BaselineFunction(
+            self, "Notifier", code=code, handler=CONSUMER_HANDLER, encryption_key=key
+        )
+        self.topic_key: kms.IKey = key or customer_managed_key(
+            self, "OrderTopicKey", description="Encrypts the order notifications topic."
         )
         self.topic = sns.Topic(self, "OrderTopic", master_key=self.topic_key, enforce_ssl=True)
 
-        self.fan_out = EventBusFanOut(self, "Orders", alarm_action=alarms.action)
+        self.fan_out = EventBusFanOut(
+            self, "Orders", alarm_action=alarms.action, encryption_key=key
+        )
         self.fan_out.add_rule(
             "OrderPlaced",
             pattern=EventPatternSpec(
@@ -87,14 +96,14 @@ class EventBusFanOutStack(Stack):
             "Producer",
             code=code,
             handler=PRODUCER_HANDLER,
+            encryption_key=key,
             function_props={
                 "environment": {EVENT_BUS_NAME_ENV: self.fan_out.event_bus.event_bus_name}
             },
         )
         self.fan_out.grant_put_events(self.producer)
-        acknowledge(
+        acknowledge_no_dlq(
             self.producer,
-            "Serverless-LambdaDLQ",
             "The producer is invoked synchronously by its caller, which receives the error "
             "and the indexes of unpublished orders; a DLQ applies only to asynchronous "
             "invocations.",

@@ -14,6 +14,7 @@ from serverless_patterns.constructs import (
     QueueWorker,
     runtime_code,
 )
+from serverless_patterns.stacks._hardening import stack_key
 
 HANDLER = "serverless_patterns.runtime.handlers.idempotent_payments.handler"
 
@@ -25,11 +26,16 @@ class IdempotentConsumerStack(Stack):
     their completed records for a day instead of the default hour.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
-        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable")
+        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=key)
         self.payments = QueueWorker(
             self,
             "Payments",
@@ -38,6 +44,7 @@ class IdempotentConsumerStack(Stack):
             max_concurrency=5,
             idempotency=IdempotencyOptions(table=self.idempotency_table),
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         self.refunds = QueueWorker(
             self,
@@ -48,4 +55,5 @@ class IdempotentConsumerStack(Stack):
                 table=self.idempotency_table, expires_after=Duration.hours(24)
             ),
             alarm_action=alarms.action,
+            encryption_key=key,
         )

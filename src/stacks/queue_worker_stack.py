@@ -8,6 +8,7 @@ from aws_cdk import Duration, Stack
 
 from constructs import Construct
 from serverless_patterns.constructs import AlarmTopic, QueueWorker, runtime_code
+from serverless_patterns.stacks._hardening import stack_key
 
 HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
 
@@ -15,9 +16,14 @@ HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
 class QueueWorkerStack(Stack):
     """Defines two QueueWorkers: a standard orders queue and a FIFO ledger queue."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
         self.orders = QueueWorker(
             self,
@@ -28,6 +34,7 @@ class QueueWorkerStack(Stack):
             max_batching_window=Duration.seconds(5),
             max_concurrency=5,
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         self.ledger = QueueWorker(
             self,
@@ -37,4 +44,5 @@ class QueueWorkerStack(Stack):
             fifo=True,
             queue_props={"content_based_deduplication": True},
             alarm_action=alarms.action,
+            encryption_key=key,
         )

@@ -7,38 +7,61 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
 from serverless_patterns.constructs import AlarmTopic, StreamConsumer, runtime_code
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    PITR_INSTEAD_OF_BACKUP_PLAN,
+    acknowledge_compliance,
+)
 from serverless_patterns.runtime.streams.windows import WINDOW_TABLE_ENV
+from serverless_patterns.stacks._hardening import stack_key
 
 HANDLER = "serverless_patterns.runtime.handlers.stream_consumer.handler"
 WINDOW_HANDLER = "serverless_patterns.runtime.handlers.stream_consumer_windows.handler"
 
 
-def _table(scope: Construct, construct_id: str, **props: Any) -> dynamodb.Table:
-    """An on-demand, encrypted table with point-in-time recovery, keyed on ``props``."""
-    return dynamodb.Table(
+def _table(
+    scope: Construct, construct_id: str, key: kms.IKey | None, **props: Any
+) -> dynamodb.Table:
+    """An on-demand table encrypted with ``key`` (``aws/dynamodb`` without one), with
+    point-in-time recovery, keyed on ``props``."""
+    table = dynamodb.Table(
         scope,
         construct_id,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED
+        if key is None
+        else dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True
         ),
         removal_policy=RemovalPolicy.RETAIN,
         **props,
     )
+    acknowledge_compliance(
+        table, "DynamoDBInBackupPlan", PITR_INSTEAD_OF_BACKUP_PLAN, (NIST, HIPAA)
+    )
+    return table
 
 
 class StreamConsumerStack(Stack):
     """Defines two StreamConsumers: Kinesis order events (a new on-demand stream) and a
     DynamoDB orders table whose inserts are totalled in 5-minute tumbling windows."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
         self.order_events = StreamConsumer(
             self,
@@ -49,16 +72,19 @@ class StreamConsumerStack(Stack):
             max_batching_window=Duration.seconds(1),
             parallelization_factor=2,
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         orders = _table(
             self,
             "Orders",
+            key,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         )
         totals = _table(
             self,
             "OrderTotals",
+            key,
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
         )
         self.order_totals = StreamConsumer(
@@ -70,8 +96,11 @@ class StreamConsumerStack(Stack):
             tumbling_window=Duration.minutes(5),
             filters=[{"eventName": ["INSERT"]}],
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         totals.grant(self.order_totals.function, "dynamodb:PutItem")
+        if key is not None:  # Table.grant leaves the key out; a put encrypts
+            key.grant(self.order_totals.function, "kms:Encrypt", "kms:GenerateDataKey")
         function = self.order_totals.function
         if isinstance(function, lambda_.Function):
             function.add_environment(WINDOW_TABLE_ENV, totals.table_name)

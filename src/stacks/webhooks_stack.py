@@ -14,6 +14,7 @@ from serverless_patterns.constructs import (
     WebhookSender,
     runtime_code,
 )
+from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
 
 #: The consumer of verified webhooks (replace it with yours).
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.webhook_consumer.handler"
@@ -22,9 +23,15 @@ CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.webhook_consumer.handle
 class WebhooksStack(Stack):
     """Defines a WebhookReceiver buffering into a QueueWorker, and a WebhookSender."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack
+        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
         self.consumer = QueueWorker(
             self,
@@ -32,6 +39,7 @@ class WebhooksStack(Stack):
             code=code,
             handler=CONSUMER_HANDLER,
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         self.receiver = WebhookReceiver(
             self,
@@ -39,6 +47,8 @@ class WebhooksStack(Stack):
             worker=self.consumer,
             code=code,
             alarm_action=alarms.action,
+            encryption_key=key,
+            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
         )
         self.sender = WebhookSender(
             self,
@@ -46,4 +56,5 @@ class WebhooksStack(Stack):
             code=code,
             max_concurrency=10,
             alarm_action=alarms.action,
+            encryption_key=key,
         )

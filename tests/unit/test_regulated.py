@@ -191,8 +191,14 @@ def test_webhook_receiver_encrypts_everything_it_stores_and_associates_the_web_a
     template.has_resource_properties(
         "AWS::DynamoDB::Table", {"SSESpecification": Match.object_like({"SSEEnabled": True})}
     )
-    # the verifier reads the secret, sends to the queue and puts claim checks
-    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= role_kms_actions(template)
+    # the verifier reads the secret, sends to the queue, puts claim checks and writes
+    # idempotency records
+    assert role_kms_actions(template) == {
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
     assert_web_acl_on_stage(stack, template, receiver.api)
 
 
@@ -250,8 +256,15 @@ def test_webhook_sender_encrypts_queues_and_subscribers_and_grants_the_key(
         "AWS::DynamoDB::Table",
         {"SSESpecification": {"KMSMasterKeyId": key_ref(stack, key), "SSEEnabled": True}},
     )
-    # reads subscribers (Decrypt), writes their state and re-sends deliveries (GenerateDataKey)
-    assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} <= role_kms_actions(template)
+    # consumes (Decrypt), re-sends and dead-letters ("Key management", SQS Developer Guide:
+    # GenerateDataKey and Decrypt), reads and updates subscribers (the table's KEY_ACTIONS);
+    # no wildcard action
+    assert role_kms_actions(template) == {
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
 
 
 def test_stream_consumer_encrypts_the_stream_and_failure_queue(stack: Stack) -> None:
