@@ -411,6 +411,13 @@ class DirectApi(Construct):
             description=f"DirectApi route {route_id}: {action} only.",
         )
         role.add_to_policy(iam.PolicyStatement(actions=[action], resources=[resource_arn]))
+        acknowledge_compliance(
+            role,
+            "IAMNoInlinePolicy",
+            f"The role belongs to the one route {route_id}: its inline policy allows {action} "
+            "on one resource (and the key that resource uses); a managed policy is meant to be "
+            "shared and could be attached to other principals.",
+        )
         return role
 
     def _options(
