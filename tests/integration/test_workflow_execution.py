@@ -230,3 +230,50 @@ def test_a_failing_task_fails_the_execution_unhandled(review: OrderReview) -> No
     assert described["status"] == "FAILED"
     assert review.states_entered(execution) == ["RecordOrder"]
     assert described.get("error") != "States.Runtime"
+
+
+def test_a_signed_link_through_the_callback_handler_approves_on_moto(
+    review: OrderReview, aws_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole approval path: the token from the queue, a signed link, the callback router
+    built from its environment (secret read from Secrets Manager), SendTaskSuccess on moto."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from serverless_patterns.runtime.workflows import callback
+    from serverless_patterns.runtime.workflows.approval import approval_link
+    from tests.runtime.api_events import proxy_event
+
+    secret = "link-signing-secret"
+    arn = aws_client("secretsmanager").create_secret(
+        Name=f"approval-links-{uuid.uuid4().hex[:8]}", SecretString=secret
+    )["ARN"]
+    monkeypatch.setenv(callback.MODE_ENV, callback.LINK_MODE)
+    monkeypatch.setenv(callback.SECRET_ARN_ENV, arn)
+    monkeypatch.setenv(callback.MAX_LINK_LIFETIME_ENV, "3600")
+    router = callback.router_from_environment()
+
+    execution = review.start(review.create(), "o-link")
+    token = review.approval_request()["taskToken"]
+
+    def get(
+        signed: str, *, key: str = secret, changes: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        url = approval_link(
+            "https://example/prod/approvals/link",
+            key,
+            token,
+            signed,
+            expires=int(time.time()) + 600,
+        )
+        query = {**dict(parse_qsl(urlsplit(url).query)), **(changes or {})}
+        return router.handler(
+            proxy_event("GET", callback.LINK_PATH, query={k: [v] for k, v in query.items()})
+        )
+
+    assert get("deny", changes={"decision": "approve"})["statusCode"] == 403  # tampered
+    assert get("approve", key="another-secret")["statusCode"] == 403
+    assert review.sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    response = get("approve")
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"status": "approved"})
+    assert review.finished(execution)["status"] == "SUCCEEDED"
+    assert review.status("o-link") == "APPROVED"
