@@ -333,18 +333,26 @@ class DirectApi(Construct):
         path: str,
         state_machine: sfn.IStateMachine,
         schema: apigw.JsonSchema | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> DirectRoute:
         """``POST /path``: runs the Express ``state_machine`` with the body as input and
-        answers its output; a FAILED or ABORTED execution is 502, TIMED_OUT 504.
+        answers its output; a FAILED execution is 502, TIMED_OUT 504 (StartSyncExecution
+        itself answers 200 OK "even if your execution fails", Step Functions API reference).
 
         Limits: API Gateway waits at most 29 s (then answers 504 while the execution runs on)
         and an Express execution runs at most 5 minutes ("Standard and Express workflow
         types"); StartSyncExecution works only on Express state machines.
 
         :param schema: the body's JSON Schema. Default: - any JSON object.
+        :param encryption_key: the customer-managed key the state machine is encrypted with;
+            the route's role may decrypt and generate data keys with it (Step Functions API
+            reference, StartSyncExecution: callers of a state machine encrypted with a KMS key
+            need kms:Decrypt). Default: - none (AWS owned encryption).
         """
         self._check_route(route_id, path)
         role = self._role(route_id, "states:StartSyncExecution", state_machine.state_machine_arn)
+        if encryption_key is not None:
+            encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         integration = apigw.AwsIntegration(
             service="states",
             action="StartSyncExecution",

@@ -276,3 +276,43 @@ def test_an_error_without_a_type_gets_the_routes_status_and_message() -> None:
             None,
             {"message": templates.MESSAGES[502]},
         )
+
+
+def test_keys_of_the_targets_are_granted_to_their_route_only(stack: Stack) -> None:
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_stepfunctions as sfn
+
+    api = DirectApi(stack, "Api", cloud_watch_role=False)
+    queue_key, machine_key = kms.Key(stack, "QueueKey"), kms.Key(stack, "MachineKey")
+    queue = sqs.Queue(stack, "Queue", encryption_master_key=queue_key)
+    machine = sfn.StateMachine.from_state_machine_arn(
+        stack, "M", "arn:aws:states:eu-west-1:123456789012:stateMachine:m"
+    )
+    api.add_send_message("Send", path="queue", queue=queue)
+    api.add_start_sync_execution(
+        "Run", path="run", state_machine=machine, encryption_key=machine_key
+    )
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    grants = {}
+    for policy in policies.values():
+        [role] = policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            grants.setdefault(role["Ref"][:7], []).append(
+                (
+                    sorted(statement["Action"])
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]],
+                    json.dumps(statement["Resource"]),
+                )
+            )
+    assert sorted(grants) == ["ApiRunR", "ApiSend"]
+    assert [a for a, _ in grants["ApiSend"]] == [
+        ["sqs:SendMessage"],
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+    ]
+    assert "QueueKey" in grants["ApiSend"][1][1]
+    assert [a for a, _ in grants["ApiRunR"]] == [
+        ["states:StartSyncExecution"],
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+    ]
+    assert "MachineKey" in grants["ApiRunR"][1][1]
