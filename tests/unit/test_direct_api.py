@@ -293,7 +293,7 @@ def test_keys_of_the_targets_are_granted_to_their_route_only(stack: Stack) -> No
         "Run", path="run", state_machine=machine, encryption_key=machine_key
     )
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
-    grants = {}
+    grants: dict[str, list[Any]] = {}
     for policy in policies.values():
         [role] = policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
