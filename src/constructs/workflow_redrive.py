@@ -24,6 +24,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -141,6 +142,17 @@ class WorkflowRedrive(Construct):
             dead_letter_of="the redrive rule's target",
             encryption_key=encryption_key,
         )
+        #: The role EventBridge starts the redriver with (StartExecution on it only).
+        self.rule_role = iam.Role(
+            self,
+            "RuleRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="Starts the redriver for a failed workflow execution.",
+        )
+        if encryption_key is not None:
+            # "Data at rest encryption in Step Functions": starting an execution of a state
+            # machine encrypted with a customer-managed key encrypts its input with that key.
+            encryption_key.grant(self.rule_role, "kms:GenerateDataKey", "kms:Decrypt")
         #: The rule matching redrivable failures of ``state_machine``.
         self.rule = events.Rule(
             self,
@@ -158,6 +170,7 @@ class WorkflowRedrive(Construct):
             targets=[
                 targets.SfnStateMachine(
                     self.redriver,
+                    role=self.rule_role,
                     dead_letter_queue=self.dead_letter_queue,
                     retry_attempts=_defaults.EVENT_RETRY_ATTEMPTS,
                     max_event_age=Duration.seconds(_defaults.EVENT_MAX_EVENT_AGE_SECONDS),

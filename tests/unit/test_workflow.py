@@ -272,3 +272,19 @@ def test_blocking_catches_follows_pass_chains(
         else []
     )
     assert blocking_catches(states) == expected
+
+
+def test_with_a_key_the_rule_role_may_start_the_encrypted_redriver(stack: Stack) -> None:
+    key = kms.Key(stack, "Key")
+    flow = workflow(stack, encryption_key=key)
+    assert flow.redrive is not None
+    role_id = stack.resolve(flow.redrive.rule_role.role_name)["Ref"]
+    policies = [
+        policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    actions = sorted(
+        str(statement["Action"]) for statements in policies for statement in statements
+    )
+    assert actions == sorted(["states:StartExecution", str(["kms:Decrypt", "kms:GenerateDataKey"])])
