@@ -3,6 +3,7 @@ web ACL and findings."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -108,6 +109,7 @@ def associate_web_acl(
     "AWS::WAFv2::WebACLAssociation" (CloudFormation reference, ResourceArn) requires for a REST
     API.
     """
+    check_web_acl_arn(stage, web_acl_arn)
     if web_acl_arn is None:
         reason = (
             "No web ACL was given (web_acl_arn): a WAF web ACL is an account-level choice the "
@@ -119,6 +121,27 @@ def associate_web_acl(
     return wafv2.CfnWebACLAssociation(
         stage, "WebAcl", resource_arn=stage.stage_arn, web_acl_arn=web_acl_arn
     )
+
+
+#: A regional WAFv2 web ACL's ARN ("AWS WAF resource types": ``arn:<partition>:wafv2:<region>:
+#: <account>:regional/webacl/<name>/<id>``); a CLOUDFRONT-scope (``global``) web ACL cannot be
+#: associated with an API Gateway stage.
+_REGIONAL_WEB_ACL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[a-f0-9-]+$"
+)
+
+
+def check_web_acl_arn(scope: IConstruct, web_acl_arn: str | None) -> None:
+    """Raises ValueError, naming ``scope``'s path and the value, when a known ``web_acl_arn``
+    is not a regional WAFv2 web ACL's ARN."""
+    if web_acl_arn is None or not is_known(web_acl_arn):
+        return
+    if not _REGIONAL_WEB_ACL_ARN.match(web_acl_arn):
+        raise ValueError(
+            f"{scope.node.path}: web_acl_arn must be a regional WAFv2 web ACL ARN "
+            "(arn:<partition>:wafv2:<region>:<account>:regional/webacl/<name>/<id>), "
+            f"got {web_acl_arn!r}"
+        )
 
 
 def protect_stage(stage: apigw.Stage, web_acl_arn: str | None) -> wafv2.CfnWebACLAssociation | None:

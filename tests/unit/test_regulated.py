@@ -23,8 +23,11 @@ from aws_cdk import Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serverless_patterns.constructs import (
+    AlarmTopic,
     BaselineFunction,
     BufferedTarget,
     CanaryApi,
@@ -36,7 +39,11 @@ from serverless_patterns.constructs import (
     WebhookReceiver,
     WebhookSender,
 )
-from serverless_patterns.constructs._encryption import allow_cloudwatch_logs
+from serverless_patterns.constructs._encryption import (
+    ACCOUNT_STATEMENT_SID,
+    allow_cloudwatch_logs,
+)
+from tests.conftest import new_app
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 WEB_ACL = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/edge/0123abcd"
@@ -336,3 +343,69 @@ def test_a_lower_reserved_concurrency_is_the_bound(stack: Stack, reserved: int) 
 def only(template: Template, resource_type: str) -> dict[str, Any]:
     [resource] = template.find_resources(resource_type).values()
     return dict(resource)
+
+
+# --- web_acl_arn validation ----------------------------------------------------------------
+
+ACL_NAMES = st.from_regex(r"[A-Za-z0-9_-]{1,128}", fullmatch=True)
+ACL_IDS = st.uuids().map(str)
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=ACL_NAMES, acl_id=ACL_IDS, region=st.sampled_from(["eu-west-1", "us-gov-west-1"]))
+def test_any_regional_web_acl_arn_is_associated(name: str, acl_id: str, region: str) -> None:
+    stack = Stack(new_app(), "Test")
+    arn = f"arn:aws:wafv2:{region}:123456789012:regional/webacl/{name}/{acl_id}"
+    WebhookReceiver(stack, "Receiver", code=CODE, web_acl_arn=arn)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation", {"WebACLArn": arn}
+    )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        # a CLOUDFRONT-scope web ACL cannot protect a regional API stage
+        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/0123abcd",
+        "arn:aws:waf-regional:eu-west-1:123456789012:webacl/0123abcd",  # WAF Classic
+        "edge",
+        "",
+    ],
+)
+def test_a_web_acl_arn_that_is_not_regional_wafv2_is_refused(stack: Stack, arn: str) -> None:
+    with pytest.raises(ValueError, match=r"Test/Api/Api/DeploymentStage\.prod: web_acl_arn") as e:
+        CanaryApi(
+            stack,
+            "Api",
+            code=CODE,
+            handler="index.handler",
+            web_acl_arn=arn,
+            cloud_watch_role=False,
+        )
+    assert repr(arn) in str(e.value)
+
+
+# --- the keys the library writes ----------------------------------------------------------
+
+
+def test_alarm_topic_uses_a_given_key_and_lets_cloudwatch_use_it(stack: Stack) -> None:
+    key = new_key(stack)
+    topic = AlarmTopic(stack, "Alarms", encryption_key=key)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::KMS::Key", 1)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": key_ref(stack, key)})
+    assert topic.key is key
+    assert any(
+        s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+        for s in key_statements(template)
+    )
+
+
+def test_a_library_key_names_its_account_statement(stack: Stack) -> None:
+    """ "Default key policy" (AWS KMS Developer Guide, "Allows access to the AWS account and
+    enables IAM policies")."""
+    AlarmTopic(stack, "Alarms")
+    statements = key_statements(Template.from_stack(stack))
+    [root] = [s for s in statements if s["Action"] == "kms:*"]
+    assert root["Sid"] == ACCOUNT_STATEMENT_SID
+    assert "root" in json.dumps(root["Principal"])
