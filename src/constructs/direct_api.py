@@ -31,14 +31,19 @@ from serverless_patterns.constructs._api_hygiene import (
 from serverless_patterns.constructs._direct_templates import FieldType
 from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._nag import acknowledge, acknowledge_compliance
+from serverless_patterns.constructs._queue import SEND_KEY_ACTIONS
 from serverless_patterns.constructs._validation import check_range
 from serverless_patterns.constructs.api_gateway_account import (
     ApiGatewayCloudWatchRole,
     depend_on_cloud_watch_role,
 )
+from serverless_patterns.constructs.idempotency_table import KEY_ACTIONS as TABLE_KEY_ACTIONS
 
 __all__ = ["DirectApi", "DirectRoute", "FieldType"]
 
+#: Key actions to read items of a table encrypted with a customer-managed key (those of
+#: ``TABLE_KEY_ACTIONS`` that do not encrypt).
+TABLE_READ_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 _PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JSON = "application/json"
@@ -188,7 +193,7 @@ class DirectApi(Construct):
         keys = [queue.encryption_master_key] if queue.encryption_master_key else []
         role = self._role(route_id, "sqs:SendMessage", queue.queue_arn)
         for key in keys:
-            key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+            key.grant(role, *SEND_KEY_ACTIONS)
         integration = apigw.AwsIntegration(
             service="sqs",
             path=f"{account}/{queue.queue_name}",
@@ -264,7 +269,7 @@ class DirectApi(Construct):
         self._check_fields(route_id, key, fields)
         role = self._role(route_id, "dynamodb:PutItem", table.table_arn)
         if table.encryption_key is not None:
-            table.encryption_key.grant_encrypt_decrypt(role)
+            table.encryption_key.grant(role, *TABLE_KEY_ACTIONS)
         integration = apigw.AwsIntegration(
             service="dynamodb",
             action="PutItem",
@@ -306,7 +311,7 @@ class DirectApi(Construct):
         self._check_fields(route_id, key, fields)
         role = self._role(route_id, "dynamodb:GetItem", table.table_arn)
         if table.encryption_key is not None:
-            table.encryption_key.grant_decrypt(role)
+            table.encryption_key.grant(role, *TABLE_READ_KEY_ACTIONS)
         integration = apigw.AwsIntegration(
             service="dynamodb",
             action="GetItem",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,7 +19,10 @@ from serverless_patterns.constructs import (
     runtime_code,
 )
 from serverless_patterns.constructs._defaults import LOG_RETENTION
+from serverless_patterns.constructs._nag import acknowledge_compliance
 from serverless_patterns.constructs._state_machine import logged_state_machine
+from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
+from serverless_patterns.stacks.stream_consumer_stack import _table as orders_table
 
 #: The consumer of the queued orders (replace it with yours).
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
@@ -39,27 +42,30 @@ class DirectApiStack(Stack):
     by a QueueWorker), ``POST /orders/events`` (an event bus), ``POST /orders`` and
     ``GET /orders/{orderId}`` (a DynamoDB table), ``POST /quotes`` (an Express workflow)."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack and
+        put the API behind a rate-limiting web ACL (see ``build_reference_app``).
+        Default: - the library's default encryption, no web ACL."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
+        key = stack_key(self, hardened)
+        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         self.consumer = QueueWorker(
             self,
             "Consumer",
             code=runtime_code(),
             handler=CONSUMER_HANDLER,
             alarm_action=alarms.action,
+            encryption_key=key,
         )
         self.bus = events.EventBus(self, "Bus")
-        self.table = dynamodb.Table(
+        self.table = orders_table(
             self,
             "Orders",
+            key,
             partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.workflow, _ = logged_state_machine(
             self,
@@ -70,9 +76,20 @@ class DirectApiStack(Stack):
             log_level=sfn.LogLevel.ALL,
             include_execution_data=False,
             log_retention=LOG_RETENTION,
-            encryption_key=None,
+            encryption_key=key,
         )
-        self.api = DirectApi(self, "Api")
+        acknowledge_compliance(
+            self.workflow.role,
+            "IAMNoInlinePolicy",
+            "The role belongs to this one state machine; aws-cdk-lib writes its log delivery, "
+            "X-Ray and key grants as its inline policy, which no other principal can use.",
+        )
+        self.api = DirectApi(
+            self,
+            "Api",
+            encryption_key=key,
+            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
+        )
         self.api.add_send_message("Queued", path="orders/queued", queue=self.consumer.queue)
         self.api.add_put_events(
             "Events",
@@ -87,4 +104,6 @@ class DirectApiStack(Stack):
         self.api.add_get_item(
             "GetOrder", path="orders", table=self.table, key="orderId", fields=ORDER_FIELDS
         )
-        self.api.add_start_sync_execution("Quote", path="quotes", state_machine=self.workflow)
+        self.api.add_start_sync_execution(
+            "Quote", path="quotes", state_machine=self.workflow, encryption_key=key
+        )
