@@ -5,7 +5,6 @@ Every acknowledgment sits on the resource it concerns, names one finding and giv
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import cast
 
@@ -86,18 +85,12 @@ ALL_PACKS: list[type[NagPack]] = [
 ]
 
 
-def hardenable(stack: Stack) -> bool:
-    """Whether the stack's class takes ``hardened`` (a pattern stack added to the reference app
-    must, to be covered here; see ``build_reference_app``)."""
-    return "hardened" in inspect.signature(type(stack).__init__).parameters
-
-
 @pytest.fixture(scope="module")
 def hardened_app() -> tuple[App, list[Stack]]:
     """The reference app in its hardened configuration, as ``cdk synth -c hardened=true``
     builds it (the packs are run per stack by the tests)."""
     app = new_app()
-    stacks = [s for s in build_reference_app(app, hardened=True) if hardenable(s)]
+    stacks = build_reference_app(app, hardened=True)
     return app, stacks
 
 
