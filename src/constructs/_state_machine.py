@@ -9,7 +9,14 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from serverless_patterns.constructs import _encryption
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import acknowledge, acknowledge_compliance
+
+#: Why the inline policy of a role the library creates for one state machine or rule is right.
+OWN_ROLE_INLINE_POLICY = (
+    "The role belongs to this one state machine (or rule) and its inline policy lists only its "
+    "grants, each on named resources; a managed policy is meant to be shared and could be "
+    "attached to other principals."
+)
 
 
 def logged_state_machine(
@@ -54,6 +61,7 @@ def logged_state_machine(
         else None,
     )
     _depend_on_policy_only(state_machine)
+    acknowledge_compliance(state_machine.role, "IAMNoInlinePolicy", OWN_ROLE_INLINE_POLICY)
     acknowledge(
         state_machine.role,
         "AwsSolutions-IAM5[Resource::*]",

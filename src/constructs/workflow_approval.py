@@ -37,7 +37,7 @@ from serverless_patterns.constructs._api_hygiene import (
 )
 from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import acknowledge, acknowledge_no_dlq
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import check_whole_seconds, seconds
 from serverless_patterns.constructs.api_gateway_account import depend_on_cloud_watch_role
@@ -245,9 +245,8 @@ class ApprovalApi(Construct):
             function_props={"timeout": Duration.seconds(10), "environment": environment},
             encryption_key=encryption_key,
         )
-        acknowledge(
+        acknowledge_no_dlq(
             self.function,
-            "Serverless-LambdaDLQ",
             "API Gateway invokes the callback synchronously; a function DLQ applies only to "
             "asynchronous invocations.",
         )

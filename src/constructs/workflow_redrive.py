@@ -34,9 +34,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
-from serverless_patterns.constructs._nag import acknowledge
+from serverless_patterns.constructs._nag import acknowledge, acknowledge_compliance
 from serverless_patterns.constructs._queue import dead_letter_queue
-from serverless_patterns.constructs._state_machine import logged_state_machine
+from serverless_patterns.constructs._state_machine import (
+    OWN_ROLE_INLINE_POLICY,
+    logged_state_machine,
+)
 from serverless_patterns.constructs._validation import check_range, check_whole_seconds, seconds
 
 #: The statuses after which an execution may be redriven ("Redriving executions").
@@ -149,6 +152,7 @@ class WorkflowRedrive(Construct):
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
             description="Starts the redriver for a failed workflow execution.",
         )
+        acknowledge_compliance(self.rule_role, "IAMNoInlinePolicy", OWN_ROLE_INLINE_POLICY)
         if encryption_key is not None:
             # "Data at rest encryption in Step Functions": starting an execution of a state
             # machine encrypted with a customer-managed key encrypts its input with that key.

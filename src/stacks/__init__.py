@@ -69,6 +69,7 @@ def build_reference_app(scope: Construct, *, hardened: bool = False) -> list[Sta
         WorkflowStack(
             scope,
             f"{STACK_PREFIX}-Workflow",
+            hardened=hardened,
             description="Pattern 8: Workflows (an order-review Step Functions workflow with "
             "direct SDK integrations, a human approval step and automatic redrive)",
         ),

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
 from serverless_patterns.constructs import AlarmTopic
+from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs.workflow import Workflow
 from serverless_patterns.constructs.workflow_approval import ApprovalApi, ApprovalStep
+from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
+from serverless_patterns.stacks.stream_consumer_stack import _table
 
 #: The event the workflow puts on the default bus when an order is approved.
 ORDER_APPROVED_SOURCE = "serverless-patterns.orders"
@@ -85,19 +88,21 @@ class WorkflowStack(Stack):
     """Defines the order-review Workflow (redriven automatically), the queue approval requests
     go to, and the IAM-authorised ApprovalApi."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
+    ) -> None:
+        """:param hardened: encrypt everything with one customer-managed key of the stack and
+        put the approval API behind a rate-limiting web ACL (see ``build_reference_app``).
+        Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
-        alarms = AlarmTopic(self, "Alarms")
-        self.orders = dynamodb.Table(
+        key = stack_key(self, hardened)
+        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
+        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
+        self.orders = _table(
             self,
             "Orders",
+            key,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.approval_requests = source_queue(
             self,
@@ -105,9 +110,14 @@ class WorkflowStack(Stack):
             fifo=False,
             visibility_timeout=Duration.seconds(30),
             dead_letter=dead_letter_queue(
-                self, "ApprovalRequestsDlq", fifo=False, dead_letter_of="the approval queue"
+                self,
+                "ApprovalRequestsDlq",
+                fifo=False,
+                dead_letter_of="the approval queue",
+                encryption_key=key,
             ),
             max_receive_count=5,
+            encryption_key=key,
         )
         self.workflow = Workflow(
             self,
@@ -116,7 +126,19 @@ class WorkflowStack(Stack):
                 self, orders=self.orders, approvals=self.approval_requests
             ),
             alarm_action=alarms.action,
+            encryption_key=key,
         )
+        if key is not None:
+            acknowledge(
+                self.workflow.state_machine.role,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                "Sending to the approval queue, encrypted with the stack's key, needs data keys "
+                "of that one key; aws-cdk-lib grants the GenerateDataKey family on it only.",
+            )
         self.approval_api = ApprovalApi(
-            self, "Approvals", state_machines=[self.workflow.state_machine]
+            self,
+            "Approvals",
+            state_machines=[self.workflow.state_machine],
+            encryption_key=key,
+            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
         )
