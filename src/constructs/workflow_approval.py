@@ -37,7 +37,13 @@ from serverless_patterns.constructs._api_hygiene import (
 )
 from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
-from serverless_patterns.constructs._nag import acknowledge, acknowledge_no_dlq
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    acknowledge,
+    acknowledge_compliance,
+    acknowledge_no_dlq,
+)
 from serverless_patterns.constructs._runtime_asset import runtime_code
 from serverless_patterns.constructs._validation import check_whole_seconds, seconds
 from serverless_patterns.constructs.api_gateway_account import depend_on_cloud_watch_role
@@ -225,11 +231,13 @@ class ApprovalApi(Construct):
                     password_length=48, exclude_punctuation=True
                 ),
             )
-            acknowledge(
-                self.secret,
-                "AwsSolutions-SMG4",
-                "Rotating the signing secret invalidates every link not yet answered; rotate "
-                "it by putting a JSON list [new, old] while old links expire.",
+            rotation = (
+                "Rotating the signing secret invalidates every link not yet answered; rotate it "
+                "by putting a JSON list [new, old] while links signed with the old one expire."
+            )
+            acknowledge(self.secret, "AwsSolutions-SMG4", rotation)
+            acknowledge_compliance(
+                self.secret, "SecretsManagerRotationEnabled", rotation, (NIST, HIPAA)
             )
             environment = {
                 callback.MODE_ENV: callback.LINK_MODE,

@@ -193,3 +193,33 @@ def test_bad_api_props_raise(stack: Stack, props: dict[str, Any], message: str) 
 def test_no_state_machine_raises(stack: Stack) -> None:
     with pytest.raises(ValueError, match="Test/Approvals: pass at least one state machine"):
         ApprovalApi(stack, "Approvals", state_machines=[])
+
+
+@pytest.mark.parametrize("signed_links", [False, True])
+def test_both_modes_are_clean_under_every_pack_with_a_key(stack: Stack, signed_links: bool) -> None:
+    from serverless_patterns.checks import ServerlessPatternsChecks
+    from serverless_patterns.constructs._encryption import customer_managed_key
+    from tests.conftest import nag_findings
+    from tests.nag.test_nag import ALL_PACKS
+
+    machine = sfn.StateMachine.from_state_machine_arn(
+        stack, "Machine", "arn:aws:states:eu-west-1:123456789012:stateMachine:Orders"
+    )
+    key = customer_managed_key(stack, "Key", description="test")
+    ApprovalApi(
+        stack,
+        "Approvals",
+        state_machines=[machine],
+        signed_links=signed_links,
+        encryption_key=key,
+        web_acl_arn="arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/1",
+    )
+    found = [
+        finding
+        for pack in ALL_PACKS
+        for finding in nag_findings(
+            ServerlessPatternsChecks() if pack is ServerlessPatternsChecks else pack(stack),
+            stack,
+        )
+    ]
+    assert found == []
