@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Stack
+from aws_cdk import App, CfnParameter, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -111,3 +111,8 @@ def test_the_same_function_twice_counts_once(stack: Stack) -> None:
         environment={"NAME": first.function_name, "ARN": first.function_arn},
     )
     assert findings(stack, "LambdaOrchestrator") == []
+
+
+def test_silent_on_the_reference_app(reference_app: tuple[App, list[Stack]]) -> None:
+    app, _ = reference_app
+    assert nag_findings(_WorkflowRulesOnly(), app) == []
