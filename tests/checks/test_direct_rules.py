@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Fn, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -113,3 +113,28 @@ def test_library_functions_of_the_reference_app_are_not_flagged() -> None:
     app = App(context=cdk_context())
     build_reference_app(app)
     assert findings(app) == []
+
+
+def test_an_integration_uri_written_with_fn_sub_is_read(stack: Stack) -> None:
+    """SAM writes the URI as ``Fn::Sub`` with ``${Function.Arn}``."""
+    fn = function(stack)
+    sqs.Queue(stack, "Queue").grant_send_messages(fn)
+    api = apigw.CfnRestApi(stack, "Api", name="api")
+    logical_id = stack.resolve(fn.node.default_child.logical_id)  # type: ignore[union-attr]
+    apigw.CfnMethod(
+        stack,
+        "Method",
+        rest_api_id=api.ref,
+        resource_id=api.attr_root_resource_id,
+        http_method="POST",
+        authorization_type="AWS_IAM",
+        integration=apigw.CfnMethod.IntegrationProperty(
+            type="AWS_PROXY",
+            integration_http_method="POST",
+            uri=Fn.sub(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/"
+                f"2015-03-31/functions/${{{logical_id}.Arn}}/invocations"
+            ),
+        ),
+    )
+    assert findings(stack) == [f"{RULE} at Test/Function/Resource"]

@@ -23,6 +23,7 @@ from serverless_patterns.checks._resources import (
     referenced_ids,
     same_stack,
 )
+from serverless_patterns.checks._values import string_parts
 from serverless_patterns.checks.rules._rule import Rule, RuleContext, RuleResult
 
 APIGATEWAY_METHOD = "AWS::ApiGateway::Method"
@@ -50,10 +51,20 @@ def _behind_api(function: Resource, index: ResourceIndex) -> bool:
     for origin, uri in _integration_uris(index):
         if not same_stack(origin, function):
             continue
-        for logical_id in referenced_ids(uri):
+        for logical_id in _named_ids(uri):
             if index.function_of(origin, {"Ref": logical_id}) is function:
                 return True
     return False
+
+
+def _named_ids(uri: object) -> set[str]:
+    """Logical ids an integration URI names: by ``Ref``/``Fn::GetAtt`` (aws-cdk-lib's
+    ``Fn::Join``) or inside ``Fn::Sub`` (``${Function.Arn}``, as SAM writes it)."""
+    found = referenced_ids(uri)
+    for part in string_parts(uri) or []:
+        if not isinstance(part, str):
+            found.add(part[1].split(".", 1)[0])
+    return found
 
 
 def _write_actions(statements: list[dict[str, object]]) -> set[str] | None:
