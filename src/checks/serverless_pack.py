@@ -61,6 +61,10 @@ class _AppliedRule:
         return self._result()
 
 
+def _returns(result: RuleResult) -> Callable[[], RuleResult]:
+    return lambda: result
+
+
 def _raise(error: Exception) -> Callable[[], RuleResult]:
     def result() -> RuleResult:
         raise error
@@ -140,7 +144,7 @@ class ServerlessPatternsChecks(NagPack):
                 continue
             if result in (NagRuleCompliance.COMPLIANT, NagRuleCompliance.NOT_APPLICABLE):
                 continue
-            self._apply_rule(cast(IApplyRule, _AppliedRule(rule, node, lambda r=result: r)))
+            self._apply_rule(cast(IApplyRule, _AppliedRule(rule, node, _returns(result))))
 
     def _rule_context(self, node: CfnResource) -> RuleContext:
         if self._context is None:

@@ -89,7 +89,7 @@ def test_a_rule_that_raises_is_reported_by_cdk_nag_as_thrown(stack: Stack) -> No
     thrown = [v for v in report.violations if v.rule_name == f"{PACK_NAME}-Broken"]
     assert len(thrown) == 1
     assert thrown[0].description.startswith("Rule threw an error during validation")
-    assert sorted(r.construct_path for r in thrown[0].violating_resources) == [
+    assert sorted(str(r.construct_path) for r in thrown[0].violating_resources) == [
         "Test/Queue/Resource",
         "Test/QueueDlq/Resource",
     ]
