@@ -176,6 +176,22 @@ def compliant_template() -> dict[str, Any]:
                     "DestinationConfig": {"OnFailure": {"Destination": _arn("Dlq")}},
                 },
             },
+            "Workflow": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": _arn("Role"),
+                    "DefinitionString": json.dumps(
+                        {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+                    ),
+                    "LoggingConfiguration": {
+                        "Level": "ALL",
+                        "Destinations": [
+                            {"CloudWatchLogsLogGroup": {"LogGroupArn": _arn("FunctionLogs")}}
+                        ],
+                    },
+                    "TracingConfiguration": {"Enabled": True},
+                },
+            },
             "InvokeConfig": {
                 "Type": "AWS::Lambda::EventInvokeConfig",
                 "Properties": {
@@ -261,6 +277,12 @@ READ_PATHS: tuple[tuple[str | int, ...], ...] = (
     ("StreamMapping", "Properties", "FunctionResponseTypes"),
     ("StreamMapping", "Properties", "DestinationConfig"),
     ("StreamMapping", "Properties", "DestinationConfig", "OnFailure", "Destination"),
+    ("Workflow", "Properties", "LoggingConfiguration"),
+    ("Workflow", "Properties", "LoggingConfiguration", "Level"),
+    ("Workflow", "Properties", "LoggingConfiguration", "Destinations"),
+    ("Workflow", "Properties", "TracingConfiguration"),
+    # TracingConfiguration.Enabled is read too; CfnInclude cannot load a boolean given as an
+    # intrinsic, so it has no case here.
     ("Role", "Properties", "Policies"),
     ("Role", "Properties", "Policies", 0, "PolicyDocument"),
     ("Role", "Properties", "Policies", 0, "PolicyDocument", "Statement"),

@@ -31,6 +31,10 @@ from serverless_patterns.checks.rules.streams import (
     STREAM_PARTIAL_BATCH_RESPONSE,
 )
 from serverless_patterns.checks.rules.triggers import LAMBDA_INVOKES_LAMBDA, RECURSIVE_TRIGGER
+from serverless_patterns.checks.rules.workflows import (
+    LAMBDA_ORCHESTRATOR,
+    STATE_MACHINE_LOGGING_TRACING,
+)
 
 #: Every rule of the pack, in the order of the README table.
 RULES: tuple[Rule, ...] = (
@@ -49,6 +53,8 @@ RULES: tuple[Rule, ...] = (
     STREAM_ON_FAILURE_DESTINATION,
     STREAM_BOUNDED_RETRIES,
     STREAM_PARTIAL_BATCH_RESPONSE,
+    STATE_MACHINE_LOGGING_TRACING,
+    LAMBDA_ORCHESTRATOR,
 )
 
 __all__ = ["RULES", "Rule", "RuleContext", "RuleResult"]
