@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup lock lock-check synth lint typecheck test bench bench-idempotency bench-events mutation clean
+.PHONY: setup lock lock-check synth synth-compliance lint typecheck test bench bench-idempotency bench-events mutation clean
 
 ## Set-up. requirements-dev.txt locks every development dependency (the `dev` extra and the
 ## library's own, for Python 3.11+ on every platform); pyproject.toml keeps the library's ranges
@@ -71,6 +71,14 @@ lock-check: $(VENV)/.installer
 synth: $(VENV)/.installed-synth node_modules/.installed
 	rm -rf cdk.out
 	cdk synth --quiet --strict --no-notices
+	cfn-lint cdk.out/*.template.json
+
+## The hardened reference app (a customer-managed key per stack, a web ACL on each API) under all
+## six cdk-nag packs (AwsSolutions, Serverless, ServerlessPatterns, NIST 800-53 R5, HIPAA, PCI DSS),
+## then cfn-lint. `make test` runs the same check (tests/nag).
+synth-compliance: $(VENV)/.installed-synth node_modules/.installed
+	rm -rf cdk.out
+	cdk synth --quiet --strict --no-notices -c hardened=true
 	cfn-lint cdk.out/*.template.json
 
 lint: setup
