@@ -27,7 +27,12 @@ if TYPE_CHECKING:
     from serverless_patterns.constructs.alarm_topic import AlarmTopic
     from serverless_patterns.constructs.api_gateway_account import ApiGatewayCloudWatchRole
     from serverless_patterns.constructs.canary_api import CanaryApi, CanaryApiAlarms, SmokeCheck
-    from serverless_patterns.constructs.direct_api import DirectApi, DirectRoute, FieldType
+    from serverless_patterns.constructs.direct_api import (
+        DirectApi,
+        DirectApiAlarms,
+        DirectRoute,
+        FieldType,
+    )
     from serverless_patterns.constructs.event_bus_fan_out import (
         EventBusFanOut,
         EventBusFanOutAlarms,
@@ -62,6 +67,7 @@ __all__ = [
     "CanaryApi",
     "CanaryApiAlarms",
     "DirectApi",
+    "DirectApiAlarms",
     "DirectRoute",
     "EventBusFanOut",
     "EventBusFanOutAlarms",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import ArnFormat, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -21,11 +22,13 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs import _direct_templates as templates
+from serverless_patterns.constructs._alarms import AlarmSpec, threshold_alarms
 from serverless_patterns.constructs._api_hygiene import (
     MAX_INTEGRATION_TIMEOUT_MS,
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     protect_stage,
+    stage_metric,
     stage_options,
 )
 from serverless_patterns.constructs._direct_templates import FieldType
@@ -39,7 +42,7 @@ from serverless_patterns.constructs.api_gateway_account import (
 )
 from serverless_patterns.constructs.idempotency_table import KEY_ACTIONS as TABLE_KEY_ACTIONS
 
-__all__ = ["DirectApi", "DirectRoute", "FieldType"]
+__all__ = ["DirectApi", "DirectApiAlarms", "DirectRoute", "FieldType"]
 
 #: Key actions to read items of a table encrypted with a customer-managed key (those of
 #: ``TABLE_KEY_ACTIONS`` that do not encrypt).
@@ -49,6 +52,22 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JSON = "application/json"
 #: Status codes a route may answer; each is a method response with a JSON body.
 _ERROR_STATUSES = (400, 404, 409, 429, 500, 502, 504)
+
+
+@dataclass(frozen=True)
+class DirectApiAlarms:
+    """Alarm thresholds of a DirectApi; set one to None to leave that alarm out.
+
+    :param api_5xx_rate_percent: share of API responses that are 5xx (``5XXError`` average of
+        the stage: a service failed or refused the route's role), in percent. Default: - 1 %.
+    :param api_4xx_rate_percent: share of API responses that are 4xx (refused bodies, 409
+        conflicts, 429 throttling, unsigned callers), in percent. Default: - 10 %.
+    :param period: the period each metric is evaluated over. Default: - 5 minutes.
+    """
+
+    api_5xx_rate_percent: float | None = 1.0
+    api_4xx_rate_percent: float | None = 10.0
+    period: Duration = field(default_factory=_defaults.metric_period)
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,8 @@ class DirectApi(Construct):
         cloud_watch_role: bool = True,
         encryption_key: kms.IKey | None = None,
         web_acl_arn: str | None = None,
+        alarms: DirectApiAlarms | None = None,
+        alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
         """
         :param stage_name: the deployment stage. Default: - ``prod``.
@@ -111,6 +132,10 @@ class DirectApi(Construct):
             Default: - CloudWatch Logs' own encryption.
         :param web_acl_arn: ARN of a regional WAFv2 web ACL to associate with the stage.
             Default: - no web ACL.
+        :param alarms: alarm thresholds. Default: - ``DirectApiAlarms()`` (5xx rate 1 %, 4xx
+            rate 10 %).
+        :param alarm_action: action for every alarm (ALARM and OK).
+            Default: - alarms without actions.
         """
         super().__init__(scope, construct_id)
         timeout = integration_timeout or Duration.millis(MAX_INTEGRATION_TIMEOUT_MS)
@@ -163,6 +188,11 @@ class DirectApi(Construct):
         )
         #: The routes added, by route id.
         self.routes: dict[str, DirectRoute] = {}
+        self._stage_name = stage_name
+        #: The alarms created, in the order: API 5xx rate, API 4xx rate.
+        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
+            alarms or DirectApiAlarms(), alarm_action
+        )
 
     # --- routes ---------------------------------------------------------------------------
 
@@ -387,7 +417,48 @@ class DirectApi(Construct):
             ],
         )
 
+    def metric_api(
+        self, metric_name: str, *, statistic: str, period: Duration
+    ) -> cloudwatch.Metric:
+        """``AWS/ApiGateway`` ``metric_name`` of the stage (dimensions ``ApiName``, ``Stage``)."""
+        return stage_metric(
+            self, self.api, self._stage_name, metric_name, statistic=statistic, period=period
+        )
+
     # --- internals ------------------------------------------------------------------------
+
+    def _create_alarms(
+        self, thresholds: DirectApiAlarms, action: cloudwatch.IAlarmAction | None
+    ) -> list[cloudwatch.Alarm]:
+        period = thresholds.period
+
+        def rate(metric_name: str, label: str) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression="errors * 100",
+                using_metrics={
+                    "errors": self.metric_api(metric_name, statistic="Average", period=period)
+                },
+                label=label,
+                period=period,
+            )
+
+        wanted: list[AlarmSpec] = [
+            (
+                "Api5xxRate",
+                rate("5XXError", "5XX rate (%)"),
+                thresholds.api_5xx_rate_percent,
+                "Share (%) of direct-integration requests answered 5XX is too high: a service "
+                "failed, or refused a route's role.",
+            ),
+            (
+                "Api4xxRate",
+                rate("4XXError", "4XX rate (%)"),
+                thresholds.api_4xx_rate_percent,
+                "Share (%) of direct-integration requests answered 4XX is too high: refused "
+                "bodies, conflicts, throttling or unsigned callers.",
+            ),
+        ]
+        return threshold_alarms(self, wanted, action=action)
 
     def _check_route(self, route_id: str, path: str) -> None:
         """Raises before any resource of the route exists: a reused id, or a path that is not

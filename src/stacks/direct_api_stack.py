@@ -89,6 +89,7 @@ class DirectApiStack(Stack):
             "Api",
             encryption_key=key,
             web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
+            alarm_action=alarms.action,
         )
         self.api.add_send_message("Queued", path="orders/queued", queue=self.consumer.queue)
         self.api.add_put_events(

@@ -316,3 +316,24 @@ def test_keys_of_the_targets_are_granted_to_their_route_only(stack: Stack) -> No
         ["kms:Decrypt", "kms:GenerateDataKey"],
     ]
     assert "MachineKey" in grants["ApiRunR"][1][1]
+
+
+def test_alarms_watch_the_stages_error_rates_and_can_be_turned_off(stack: Stack) -> None:
+    from serverless_patterns.constructs import DirectApiAlarms
+
+    api = api_with_routes(stack)
+    assert [a.node.id for a in api.alarms] == ["Api5xxRate", "Api4xxRate"]
+    template = Template.from_stack(stack)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    metrics = sorted(
+        (
+            alarm["Properties"]["Threshold"],
+            alarm["Properties"]["Metrics"][1]["MetricStat"]["Metric"]["MetricName"],
+        )
+        for alarm in alarms.values()
+    )
+    assert metrics == [(1, "5XXError"), (10, "4XXError")]
+    quiet = DirectApi(
+        Stack(), "Api", cloud_watch_role=False, alarms=DirectApiAlarms(api_4xx_rate_percent=None)
+    )
+    assert [a.node.id for a in quiet.alarms] == ["Api5xxRate"]
