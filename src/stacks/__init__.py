@@ -6,6 +6,7 @@ from aws_cdk import Stack
 
 from constructs import Construct
 from serverless_patterns.stacks.canary_api_stack import CanaryApiStack
+from serverless_patterns.stacks.direct_api_stack import DirectApiStack
 from serverless_patterns.stacks.event_bus_fan_out_stack import EventBusFanOutStack
 from serverless_patterns.stacks.idempotent_consumer_stack import IdempotentConsumerStack
 from serverless_patterns.stacks.queue_worker_stack import QueueWorkerStack
@@ -73,12 +74,20 @@ def build_reference_app(scope: Construct, *, hardened: bool = False) -> list[Sta
             description="Pattern 8: Workflows (an order-review Step Functions workflow with "
             "direct SDK integrations, a human approval step and automatic redrive)",
         ),
+        DirectApiStack(
+            scope,
+            f"{STACK_PREFIX}-DirectApi",
+            hardened=hardened,
+            description="Pattern 9: DirectApi (a REST API calling SQS, EventBridge, DynamoDB "
+            "and an Express workflow directly, without a Lambda function)",
+        ),
     ]
 
 
 __all__ = [
     "STACK_PREFIX",
     "CanaryApiStack",
+    "DirectApiStack",
     "EventBusFanOutStack",
     "IdempotentConsumerStack",
     "QueueWorkerStack",

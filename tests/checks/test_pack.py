@@ -19,7 +19,7 @@ from tests.conftest import REPO_ROOT, nag_findings, new_app
 
 
 def test_every_rule_has_an_id_a_level_a_description_and_an_explanation() -> None:
-    assert len({rule.id for rule in RULES}) == len(RULES) == 17
+    assert len({rule.id for rule in RULES}) == len(RULES) == 18
     for rule in RULES:
         assert re.fullmatch(r"[A-Z][A-Za-z0-9]+", rule.id), rule.id
         assert rule.level in (NagMessageLevel.ERROR, NagMessageLevel.WARN), rule.id

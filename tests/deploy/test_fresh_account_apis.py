@@ -62,7 +62,8 @@ def test_every_stage_with_access_logs_comes_after_the_account_setting(
                 assert by_name[CANARY] in by_name[stack_name].dependencies, stack_name
     # every API of the reference app writes access logs (CanaryApi, Webhooks, Workflow's
     # approval API, ...): the loop above must have seen them
-    assert {CANARY, f"{STACK_PREFIX}-Webhooks", f"{STACK_PREFIX}-Workflow"} <= checked
+    others = ("Webhooks", "Workflow", "DirectApi")
+    assert {CANARY, *(f"{STACK_PREFIX}-{name}" for name in others)} <= checked
     assert by_name[f"{STACK_PREFIX}-Webhooks"] not in by_name[CANARY].dependencies
 
 

@@ -22,6 +22,7 @@ STACKS = [
     f"{STACK_PREFIX}-Webhooks",
     f"{STACK_PREFIX}-StreamConsumer",
     f"{STACK_PREFIX}-Workflow",
+    f"{STACK_PREFIX}-DirectApi",
 ]
 
 

@@ -13,6 +13,7 @@ from serverless_patterns.checks.rules.async_invocation import (
     EVENTS_TARGET_DLQ,
     LAMBDA_ASYNC_FAILURE_DESTINATION,
 )
+from serverless_patterns.checks.rules.direct import LAMBDA_ONLY_TRANSPORTS
 from serverless_patterns.checks.rules.functions import (
     LAMBDA_LOG_RETENTION,
     LAMBDA_RUNTIME_DEPRECATED,
@@ -55,6 +56,7 @@ RULES: tuple[Rule, ...] = (
     STREAM_PARTIAL_BATCH_RESPONSE,
     STATE_MACHINE_LOGGING_TRACING,
     LAMBDA_ORCHESTRATOR,
+    LAMBDA_ONLY_TRANSPORTS,
 )
 
 __all__ = ["RULES", "Rule", "RuleContext", "RuleResult"]
