@@ -29,7 +29,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import IConstruct
 from serverless_patterns.constructs import _defaults
@@ -46,6 +45,7 @@ from serverless_patterns.constructs._validation import (
 from serverless_patterns.constructs.queue_worker import QueueWorker
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_stepfunctions as sfn
     from aws_cdk.interfaces.aws_events import IRuleRef
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"

@@ -8,17 +8,21 @@ it creates anything, and calls ``enable_idempotency`` once its function exists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Duration, Tokenization
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct, IConstruct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._validation import check_whole_seconds, known_above
-from serverless_patterns.constructs.idempotency_table import IdempotencyTable, grant_item_actions
 from serverless_patterns.runtime.idempotency import schema
+
+if TYPE_CHECKING:  # aws_dynamodb is imported only by a consumer that uses idempotency
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from serverless_patterns.constructs.idempotency_table import IdempotencyTable
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,11 @@ def enable_idempotency(
 
     :returns: the table, for the consumer's ``idempotency_table`` attribute.
     """
+    from serverless_patterns.constructs.idempotency_table import (
+        IdempotencyTable,
+        grant_item_actions,
+    )
+
     check_idempotency_options(scope, options)
     _check_covers_function_timeout(scope, function, options.expires_after)
     if isinstance(options.table, IdempotencyTable):

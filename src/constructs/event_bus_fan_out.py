@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration, Fn, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct, IConstruct
@@ -31,6 +29,9 @@ from serverless_patterns.constructs._idempotency import enable_idempotency
 from serverless_patterns.constructs._nag import acknowledge_no_dlq
 from serverless_patterns.constructs._queue import acknowledge_library_send_grant, dead_letter_queue
 from serverless_patterns.constructs._validation import check_prop_keys, is_known, reject_both
+
+if TYPE_CHECKING:  # only annotations name it: no import at run time
+    from aws_cdk import aws_dynamodb as dynamodb
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _DEFAULT_BUS_NAME = "default"
@@ -206,6 +207,8 @@ class FanOutTarget(Construct):
             dead_letter_of="the function's asynchronous invocations (on-failure destination)",
             encryption_key=self._encryption_key,
         )
+        from aws_cdk import aws_lambda_destinations as destinations  # only for this target
+
         function.configure_async_invoke(on_failure=destinations.SqsDestination(queue))
         acknowledge_library_send_grant(function.role, queue)
         if function.role is None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -33,6 +32,9 @@ from serverless_patterns.constructs._validation import (
     reject_both,
     seconds,
 )
+
+if TYPE_CHECKING:  # only annotations name it: no import at run time
+    from aws_cdk import aws_dynamodb as dynamodb
 
 #: Lambda's timeout when a function sets none.
 _LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3

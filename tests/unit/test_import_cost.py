@@ -70,9 +70,26 @@ def test_importing_every_construct_stack_and_check_module_makes_no_jsii_call() -
         (
             "serverless_patterns.constructs",
             "QueueWorker",
-            ["aws_cdk.aws_apigateway", "aws_cdk.aws_codedeploy", "aws_cdk.aws_s3", "boto3"],
+            [
+                "aws_cdk.aws_apigateway",
+                "aws_cdk.aws_codedeploy",
+                "aws_cdk.aws_dynamodb",
+                "aws_cdk.aws_s3",
+                "aws_cdk.aws_stepfunctions",
+                "boto3",
+            ],
         ),
-        ("serverless_patterns.constructs", "EventBusFanOut", ["aws_cdk.aws_apigateway", "boto3"]),
+        (
+            "serverless_patterns.constructs",
+            "EventBusFanOut",
+            [
+                "aws_cdk.aws_apigateway",
+                "aws_cdk.aws_dynamodb",
+                "aws_cdk.aws_lambda_destinations",
+                "aws_cdk.aws_stepfunctions",
+                "boto3",
+            ],
+        ),
         ("serverless_patterns.runtime.idempotency", "idempotency_key", ["boto3"]),
     ],
 )
