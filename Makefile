@@ -33,9 +33,16 @@ $(VENV)/.installer: $(LOCK)
 # $(call install,ARGS): install ARGS at the lock's versions, with uv if the venv has it. uv does not
 # precompile bytecode (pip compiled all 8,000 modules, 176 MB of them aws-cdk-lib's); Python
 # compiles the ~600 a synth imports when it first imports them.
+# aws-cdk-lib and its dependency aws-cdk.cloud-assembly-schema both ship
+# aws_cdk/cloud_assembly_schema/__init__.py; whichever is installed last wins. pip installs
+# aws-cdk-lib last; uv installs in parallel, and the standalone file breaks aws-cdk-lib
+# ("Unknown interface: aws-cdk-lib.cloud_assembly_schema.MetadataEntry" from
+# assertions.Annotations). So aws-cdk-lib is installed again, alone, last.
 install = if [ -x $(BIN)/uv ]; then \
 	  echo "make: installing with uv $$($(BIN)/uv --version | cut -d' ' -f2) from $(LOCK)"; \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint $(LOCK) $(1); \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint $(LOCK) $(1) \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint $(LOCK) \
+	    --reinstall-package aws-cdk-lib --no-deps aws-cdk-lib; \
 	else echo "make: installing with pip from $(LOCK)"; \
 	  $(BIN)/python -m pip install --quiet --constraint $(LOCK) $(1); fi
 

@@ -109,6 +109,11 @@ class HandWrittenStack(Stack):
         key = kms.Key(
             self, "AlarmsKey", enable_key_rotation=True, description="Encrypts alarm notifications."
         )
+        key_resource = key.node.default_child
+        assert isinstance(key_resource, kms.CfnKey)
+        key_resource.add_property_override(
+            "KeyPolicy.Statement.0.Sid", "AccountRootEnablesIamPoliciesOfThisAccount"
+        )
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal(CLOUDWATCH)],
@@ -208,6 +213,7 @@ class HandWrittenStack(Stack):
             event_source_arn=queue.queue_arn,
             batch_size=10,
             report_batch_item_failures=True,
+            max_concurrency=10,
         )
         for suffix, metric, threshold, description in (
             (
