@@ -17,4 +17,4 @@ def test_warnings_can_be_read_back_with_assertions() -> None:
     Annotations.of(stack).add_warning_v2("test:warning", "a warning")
     found_all = assertions.Annotations.from_stack(stack)
     [found] = found_all.find_warning("*", assertions.Match.any_value())
-    assert found.entry.data.startswith("a warning")
+    assert str(found.entry.data).startswith("a warning")
