@@ -17,7 +17,8 @@ from aws_cdk import aws_sqs as sqs
 from serverless_patterns.checks import ServerlessPatternsChecks
 from serverless_patterns.checks.rules.streams import STREAM_RULES
 from tests.checks.builders import function
-from tests.conftest import nag_findings
+from tests.checks.templates import compliant_template, include, pack_findings, with_value
+from tests.conftest import nag_findings, new_app
 
 
 class _StreamRulesOnly(ServerlessPatternsChecks):
@@ -166,3 +167,15 @@ def test_the_stream_consumer_reference_stack_passes(stack: Stack) -> None:
     StreamConsumer(stack, "Consumer", code=lambda_.Code.from_inline("x"), handler="index.handler")
     for rule in RULES:
         assert findings(stack, rule) == []
+
+
+@pytest.mark.parametrize("config", ["0", ["Destination"], {"OnFailure": "arn"}])
+def test_a_destination_config_of_an_unexpected_shape_is_never_a_crash(config: Any) -> None:
+    """Found by tests/checks/test_rule_properties.py: DestinationConfig "0" raised in the rule
+    (cdk-nag then reports "Rule threw an error"). A shape the rule cannot read is not reported."""
+    app = new_app()
+    template = with_value(
+        compliant_template(), ("StreamMapping", "Properties", "DestinationConfig"), config
+    )
+    include(Stack(app, "Included"), template)
+    assert pack_findings(app) == []

@@ -9,6 +9,8 @@ in Lambda").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cdk_nag import NagMessageLevel, NagRuleCompliance
 
 from serverless_patterns.checks._resources import (
@@ -40,9 +42,13 @@ def _on_failure_destination(mapping: Resource, context: RuleContext) -> RuleResu
     if not _is_stream_mapping(mapping, context):
         return NagRuleCompliance.NOT_APPLICABLE
     config = mapping.props.get("DestinationConfig")
-    if not is_known(config):
-        return NagRuleCompliance.NOT_APPLICABLE
-    destination = ((config or {}).get("OnFailure") or {}).get("Destination")
+    if config is None:
+        return NagRuleCompliance.NON_COMPLIANT
+    on_failure = config.get("OnFailure") if isinstance(config, Mapping) else None
+    if not is_known(config) or not isinstance(config, Mapping) or on_failure is None:
+        # a deploy-time value, or a shape CloudFormation would refuse: not ours to report
+        return NagRuleCompliance.NOT_APPLICABLE if config else NagRuleCompliance.NON_COMPLIANT
+    destination = on_failure.get("Destination") if isinstance(on_failure, Mapping) else None
     return NagRuleCompliance.COMPLIANT if destination else NagRuleCompliance.NON_COMPLIANT
 
 
