@@ -195,6 +195,17 @@ def stage_metric(
     )
 
 
+def error_rate(
+    errors: cloudwatch.IMetric, *, label: str, period: Duration
+) -> cloudwatch.MathExpression:
+    """A stage's ``4XXError`` or ``5XXError`` metric as a percentage of its requests: API
+    Gateway publishes 1 per error and 0 per other request, so the ``Average`` statistic of
+    ``errors`` is the share, and the expression multiplies it by 100."""
+    return cloudwatch.MathExpression(
+        expression="errors * 100", using_metrics={"errors": errors}, label=label, period=period
+    )
+
+
 def api_name_dimension(scope: IConstruct, api: apigw.IRestApi) -> str:
     """The ``ApiName`` dimension API Gateway publishes the API's metrics with.
 

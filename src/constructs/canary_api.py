@@ -26,6 +26,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
+    error_rate,
     protect_stage,
     stage_metric,
     stage_options,
@@ -655,11 +656,8 @@ class CanaryApi(Construct):
             ),
             (
                 "Api5xxRate",
-                cloudwatch.MathExpression(
-                    expression="errors * 100",
-                    using_metrics={
-                        "errors": self.metric_api("5XXError", statistic="Average", period=period)
-                    },
+                error_rate(
+                    self.metric_api("5XXError", statistic="Average", period=period),
                     label="5XX rate (%)",
                     period=period,
                 ),

@@ -27,6 +27,7 @@ from serverless_patterns.constructs._api_hygiene import (
     MAX_INTEGRATION_TIMEOUT_MS,
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
+    error_rate,
     protect_stage,
     stage_metric,
     stage_options,
@@ -433,14 +434,8 @@ class DirectApi(Construct):
         period = thresholds.period
 
         def rate(metric_name: str, label: str) -> cloudwatch.MathExpression:
-            return cloudwatch.MathExpression(
-                expression="errors * 100",
-                using_metrics={
-                    "errors": self.metric_api(metric_name, statistic="Average", period=period)
-                },
-                label=label,
-                period=period,
-            )
+            errors = self.metric_api(metric_name, statistic="Average", period=period)
+            return error_rate(errors, label=label, period=period)
 
         wanted: list[AlarmSpec] = [
             (
