@@ -3,7 +3,10 @@ key for everything the stack stores or logs, and a rate-limiting web ACL for its
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
@@ -11,6 +14,12 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._encryption import allow_cloudwatch_logs, customer_managed_key
+from serverless_patterns.constructs._nag import (
+    HIPAA,
+    NIST,
+    PITR_INSTEAD_OF_BACKUP_PLAN,
+    acknowledge_compliance,
+)
 
 #: Requests one client IP may make in 5 minutes before the web ACL blocks it.
 RATE_LIMIT_PER_5_MINUTES = 1000
@@ -86,3 +95,29 @@ def rate_limited_web_acl(
     )
     logging.node.add_dependency(group)
     return acl
+
+
+def encrypted_table(
+    scope: Construct, construct_id: str, key: kms.IKey | None, **props: Any
+) -> dynamodb.Table:
+    """Defines an on-demand table of a reference stack, encrypted with ``key`` (``aws/dynamodb``
+    without one), with point-in-time recovery (acknowledged as such under NIST and HIPAA's
+    backup-plan rule), retained, keyed on ``props``."""
+    table = dynamodb.Table(
+        scope,
+        construct_id,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED
+        if key is None
+        else dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        removal_policy=RemovalPolicy.RETAIN,
+        **props,
+    )
+    acknowledge_compliance(
+        table, "DynamoDBInBackupPlan", PITR_INSTEAD_OF_BACKUP_PLAN, (NIST, HIPAA)
+    )
+    return table

@@ -21,8 +21,7 @@ from serverless_patterns.constructs import (
 from serverless_patterns.constructs._defaults import LOG_RETENTION
 from serverless_patterns.constructs._nag import acknowledge_compliance
 from serverless_patterns.constructs._state_machine import logged_state_machine
-from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
-from serverless_patterns.stacks.stream_consumer_stack import _table as orders_table
+from serverless_patterns.stacks._hardening import encrypted_table, rate_limited_web_acl, stack_key
 
 #: The consumer of the queued orders (replace it with yours).
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
@@ -61,7 +60,7 @@ class DirectApiStack(Stack):
             encryption_key=key,
         )
         self.bus = events.EventBus(self, "Bus")
-        self.table = orders_table(
+        self.table = encrypted_table(
             self,
             "Orders",
             key,

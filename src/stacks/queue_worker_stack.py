@@ -20,7 +20,8 @@ class QueueWorkerStack(Stack):
         self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
     ) -> None:
         """:param hardened: encrypt everything with one customer-managed key of the stack
-        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
+        (``build_reference_app(app, hardened=True)``).
+        Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
         key = stack_key(self, hardened)
         alarms = AlarmTopic(self, "Alarms", encryption_key=key)

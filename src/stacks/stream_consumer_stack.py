@@ -5,49 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
 from serverless_patterns.constructs import AlarmTopic, StreamConsumer, runtime_code
-from serverless_patterns.constructs._nag import (
-    HIPAA,
-    NIST,
-    PITR_INSTEAD_OF_BACKUP_PLAN,
-    acknowledge_compliance,
-)
 from serverless_patterns.runtime.streams.windows import WINDOW_TABLE_ENV
-from serverless_patterns.stacks._hardening import stack_key
+from serverless_patterns.stacks._hardening import encrypted_table, stack_key
 
 HANDLER = "serverless_patterns.runtime.handlers.stream_consumer.handler"
 WINDOW_HANDLER = "serverless_patterns.runtime.handlers.stream_consumer_windows.handler"
-
-
-def _table(
-    scope: Construct, construct_id: str, key: kms.IKey | None, **props: Any
-) -> dynamodb.Table:
-    """An on-demand table encrypted with ``key`` (``aws/dynamodb`` without one), with
-    point-in-time recovery, keyed on ``props``."""
-    table = dynamodb.Table(
-        scope,
-        construct_id,
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption=dynamodb.TableEncryption.AWS_MANAGED
-        if key is None
-        else dynamodb.TableEncryption.CUSTOMER_MANAGED,
-        encryption_key=key,
-        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
-        removal_policy=RemovalPolicy.RETAIN,
-        **props,
-    )
-    acknowledge_compliance(
-        table, "DynamoDBInBackupPlan", PITR_INSTEAD_OF_BACKUP_PLAN, (NIST, HIPAA)
-    )
-    return table
 
 
 class StreamConsumerStack(Stack):
@@ -58,7 +26,8 @@ class StreamConsumerStack(Stack):
         self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
     ) -> None:
         """:param hardened: encrypt everything with one customer-managed key of the stack
-        (see ``build_hardened_reference_app``). Default: - the library's default encryption."""
+        (``build_reference_app(app, hardened=True)``).
+        Default: - the library's default encryption."""
         super().__init__(scope, construct_id, **kwargs)
         key = stack_key(self, hardened)
         alarms = AlarmTopic(self, "Alarms", encryption_key=key)
@@ -74,14 +43,14 @@ class StreamConsumerStack(Stack):
             alarm_action=alarms.action,
             encryption_key=key,
         )
-        orders = _table(
+        orders = encrypted_table(
             self,
             "Orders",
             key,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         )
-        totals = _table(
+        totals = encrypted_table(
             self,
             "OrderTotals",
             key,

@@ -15,8 +15,7 @@ from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs.workflow import Workflow
 from serverless_patterns.constructs.workflow_approval import ApprovalApi, ApprovalStep
-from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
-from serverless_patterns.stacks.stream_consumer_stack import _table
+from serverless_patterns.stacks._hardening import encrypted_table, rate_limited_web_acl, stack_key
 
 #: The event the workflow puts on the default bus when an order is approved.
 ORDER_APPROVED_SOURCE = "serverless-patterns.orders"
@@ -98,7 +97,7 @@ class WorkflowStack(Stack):
         key = stack_key(self, hardened)
         web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
         alarms = AlarmTopic(self, "Alarms", encryption_key=key)
-        self.orders = _table(
+        self.orders = encrypted_table(
             self,
             "Orders",
             key,
