@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 from serverless_patterns.runtime.idempotency.errors import (
     IdempotencyAlreadyInProgressError,
     IdempotencyError,
+    IdempotencyKeyError,
     IdempotencyResultError,
     IdempotencyValidationError,
 )
+from serverless_patterns.runtime.idempotency.keys import data_hash, idempotency_key
 from serverless_patterns.runtime.idempotency.store import (
     RESULT_NOT_STORED,
     Completion,
@@ -58,6 +60,32 @@ class Keyed:
     key: str | None
     validation: str | None = None
     error: IdempotencyError | None = None
+
+    @classmethod
+    def of(
+        cls,
+        record: R,
+        record_id: str,
+        namespace: str,
+        key: Callable[[R], Any],
+        validation: Callable[[R], Any] | None,
+    ) -> Keyed:
+        """The key and payload hash ``key`` and ``validation`` select from ``record``; when the
+        key cannot be read, ``IdempotencyKeyError`` naming ``record_id`` (the record fails, the
+        batch goes on)."""
+        try:
+            return cls(
+                idempotency_key(namespace, key(record)),
+                data_hash(validation(record)) if validation is not None else None,
+            )
+        except IdempotencyError as exc:
+            error: IdempotencyError = IdempotencyKeyError(f"Record {record_id}: {exc}")
+        except Exception as exc:  # the selector failed: malformed body, missing field, ...
+            error = IdempotencyKeyError(
+                f"Record {record_id}: the idempotency key could not be read "
+                f"({type(exc).__name__}: {exc})"
+            )
+        return cls(None, error=error)
 
 
 class _State(Enum):

@@ -31,10 +31,7 @@ from serverless_patterns.runtime.batch import (
     process_records,
     sqs_records,
 )
-from serverless_patterns.runtime.idempotency.errors import IdempotencyError, IdempotencyKeyError
 from serverless_patterns.runtime.idempotency.keys import (
-    data_hash,
-    idempotency_key,
     jmespath_selector,
 )
 from serverless_patterns.runtime.idempotency.session import (
@@ -75,19 +72,7 @@ def keyed_record(
     validation: Callable[[SqsRecord], Any] | None,
 ) -> Keyed:
     """The record's key and payload hash; a record whose key cannot be read gets its error."""
-    try:
-        return Keyed(
-            idempotency_key(namespace, key(record)),
-            data_hash(validation(record)) if validation is not None else None,
-        )
-    except IdempotencyError as exc:
-        error: IdempotencyError = IdempotencyKeyError(f"Record {record.message_id}: {exc}")
-    except Exception as exc:  # the selector failed: malformed body, missing field, ...
-        error = IdempotencyKeyError(
-            f"Record {record.message_id}: the idempotency key could not be read "
-            f"({type(exc).__name__}: {exc})"
-        )
-    return Keyed(None, error=error)
+    return Keyed.of(record, record.message_id, namespace, key, validation)
 
 
 def idempotent_batch_handler(

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from serverless_patterns.runtime.idempotency.errors import IdempotencyError, IdempotencyKeyError
-from serverless_patterns.runtime.idempotency.keys import data_hash, idempotency_key
 from serverless_patterns.runtime.idempotency.session import (
     IdempotentBatch,
     Keyed,
@@ -34,27 +32,6 @@ from serverless_patterns.runtime.streams.processor import (
 from serverless_patterns.runtime.streams.records import StreamRecord, stream_records
 
 __all__ = ["idempotent_stream_handler"]
-
-
-def _keyed(
-    record: StreamRecord,
-    namespace: str,
-    key: Callable[[StreamRecord], Any],
-    validation: Callable[[StreamRecord], Any] | None,
-) -> Keyed:
-    try:
-        return Keyed(
-            idempotency_key(namespace, key(record)),
-            data_hash(validation(record)) if validation is not None else None,
-        )
-    except IdempotencyError as exc:
-        error: IdempotencyError = IdempotencyKeyError(f"Record {record.sequence_number}: {exc}")
-    except Exception as exc:  # the selector failed: malformed payload, missing field, ...
-        error = IdempotencyKeyError(
-            f"Record {record.sequence_number}: the idempotency key could not be read "
-            f"({type(exc).__name__}: {exc})"
-        )
-    return Keyed(None, error=error)
 
 
 def _event_id(record: StreamRecord) -> str:
@@ -90,7 +67,9 @@ def idempotent_stream_handler(
         if not stores:
             stores.append(DynamoDBStore())
         records = stream_records(event)
-        keyed = [_keyed(r, prefix, select_key, payload_validation) for r in records]
+        keyed = [
+            Keyed.of(r, r.sequence_number, prefix, select_key, payload_validation) for r in records
+        ]
         index_of = {id(record): index for index, record in enumerate(records)}
         with IdempotentBatch(stores[0], keyed, remaining_time_of(context)) as batch:
             return process_stream_records(
