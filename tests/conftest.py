@@ -55,7 +55,16 @@ def new_app() -> App:
 
 
 def nag_findings(pack: NagPack, scope: IConstruct) -> list[str]:
-    """Unacknowledged findings of a cdk-nag pack over ``scope``: ``"<rule id> at <path>"``."""
+    """Unacknowledged findings of a cdk-nag pack over ``scope``: ``"<rule id> at <path>"``.
+
+    This library's pack is run both ways a user runs it (at synth, over the templates, and
+    over the construct tree), and must report the same (``tests.checks.views``).
+    """
+    from serverless_patterns.checks import ServerlessPatternsChecks
+    from tests.checks.views import both_views
+
+    if isinstance(pack, ServerlessPatternsChecks):
+        return [f"{v.rule} at {v.path}" for v in both_views(pack, scope)]
     report = pack.validate_scope(scope)
     return [
         f"{violation.rule_name} at {resource.construct_path}"

@@ -264,7 +264,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # isdigit alone accepts "¹", which float refuses
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)

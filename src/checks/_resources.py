@@ -1,24 +1,22 @@
 """The synthesized view the rules read: every CloudFormation resource of an app, resolved.
 
-Rules see a resource as its CloudFormation type and its properties exactly as the template
-will hold them (tokens resolved by ``Stack.resolve``), and follow ``Ref`` / ``Fn::GetAtt`` to
-other resources of the same stack. A value that stays an intrinsic function after resolution
-(a parameter, an import, a value computed at deploy time) is *unknown*: rules report nothing
-for it rather than guess. Raw overrides (``add_property_override``) are not part of this view:
-aws-cdk-lib keeps them private until it writes the template.
+Rules see a resource as its CloudFormation type and its properties as the template holds
+them, and follow ``Ref`` / ``Fn::GetAtt`` to other resources of the same stack. A value that
+stays an intrinsic function (a parameter, an import, a value computed at deploy time) is
+*unknown*: rules report nothing for it rather than guess.
+
+Two readers build this view: ``_assembly`` from the templates synth wrote (what the pack reads
+at synth), ``_tree`` from the construct tree (``validate_scope``, before any synth).
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsii
-from aws_cdk import CfnResource, Stack
-
-from constructs import IConstruct
 from serverless_patterns.checks._values import json_value, string_parts
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -39,8 +37,7 @@ IAM_MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 LOG_GROUP = "AWS::Logs::LogGroup"
 LOG_RETENTION = "Custom::LogRetention"
 _FUNCTION_TYPES = (LAMBDA_FUNCTION, LAMBDA_ALIAS, LAMBDA_VERSION)
-#: The intrinsic-like marker of a property a typed L1 could not render (an unknown value).
-_UNRENDERED = "Fn::Unrendered"
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def is_intrinsic(value: Any) -> bool:
@@ -117,100 +114,44 @@ def as_list(value: Any) -> list[Any]:
 
 
 def as_int(value: Any) -> int | None:
-    """An integer property (CloudFormation accepts numbers as strings), or None if unknown."""
+    """An integer property (CloudFormation accepts numbers as strings), or None if unknown.
+
+    Only ASCII digits and spaces count: ``str.isdigit`` and ``str.strip`` also accept
+    characters ``int`` refuses (``"¹"``, ``"\x1f"``).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip(" \t\r\n")):
+        return int(text)
     return None
+
+
+#: The environment key of a stack deployed to the CLI's default account or Region.
+DEFAULT_ENVIRONMENT = "<default>"
 
 
 @dataclass
 class Resource:
-    """One CloudFormation resource: its construct, stack, logical id, type and properties."""
+    """One CloudFormation resource: its logical id, type and properties, where it is in the
+    app (its construct path and its stack's) and the (account, Region) it deploys to."""
 
-    node: CfnResource
-    stack: Stack
     logical_id: str
     type: str
-    #: The construct paths of the resource and of its stack, read once (each read of a jsii
-    #: property is a round trip to the node kernel).
     path: str
     stack_path: str
+    environment: tuple[str, str]
+    #: Reads the properties when a rule first asks for them (when not given).
+    load_props: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
     _props: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def props(self) -> dict[str, Any]:
-        """The resolved CloudFormation properties (PascalCase keys)."""
+        """The resolved CloudFormation properties (PascalCase keys), as the template holds them."""
         if self._props is None:
-            resolved = _properties(self.node, self.stack)
-            rendered = _render(self.node, resolved) if resolved else {}
-            self._props = dict(self.stack.resolve(rendered) or {})
+            self._props = self.load_props() if self.load_props is not None else {}
         return self._props
-
-
-def _properties(node: CfnResource, stack: Stack) -> dict[str, Any]:
-    """The resolved properties of an L1 (camelCase keys).
-
-    A CfnInclude'd reference where the L1 expects a map (``Environment.Variables: !Ref P``)
-    cannot cross from aws-cdk-lib to Python in the whole property set: then each property is
-    read alone, and one that still cannot cross is unknown.
-    """
-    try:
-        return dict(stack.resolve(node._cfn_properties) or {})
-    except RuntimeError:
-        pass
-    properties: dict[str, Any] = {}
-    for name in node._cfn_property_names:
-        try:
-            value = stack.resolve(jsii.get(node, name))
-        except RuntimeError:
-            value = {_UNRENDERED: name}
-        if value is not None:
-            properties[name] = value
-    return properties
-
-
-def _render(node: CfnResource, resolved: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``resolved`` (camelCase keys) as the template's properties (PascalCase keys).
-
-    aws-cdk-lib's typed L1s check the types of their properties while rendering them, more
-    narrowly than CloudFormation: a Json property given as a JSON string (which CloudFormation
-    accepts, e.g. ``RedrivePolicy`` of an ``AWS::SQS::Queue`` loaded with CfnInclude) makes
-    the whole rendering throw. Then each property is rendered on its own: one the L1 rejects
-    keeps its value if it is a string (such as a JSON string, read by ``json_value``), and is
-    otherwise unknown (``{"Fn::Unrendered": <name>}``) so that no rule reports it.
-    """
-    try:
-        return dict(node._render_properties(dict(resolved)) or {})
-    except RuntimeError:  # the L1's validation, raised through jsii
-        pass
-    placeholders = {key: {_UNRENDERED: key} for key in resolved}  # pass any validation
-    names = dict(node._cfn_property_names)  # camelCase -> PascalCase
-    rendered: dict[str, Any] = {}
-    for key, value in resolved.items():
-        name = names.get(key, key[:1].upper() + key[1:])
-        rendered[name] = value if isinstance(value, str) else {_UNRENDERED: key}
-        for attempt in (value, _parse_json_strings(value)):
-            try:
-                rendered[name] = node._render_properties({**placeholders, key: attempt})[name]
-                break
-            except (RuntimeError, KeyError):
-                continue
-    return rendered
-
-
-def _parse_json_strings(value: Any) -> Any:
-    """``value`` with every string inside it that holds a JSON object or array parsed (such
-    as a ``PolicyDocument`` inside ``Policies``)."""
-    if isinstance(value, Mapping):
-        return {k: _parse_json_strings(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_parse_json_strings(v) for v in value]
-    parsed = json_value(value)
-    return parsed if isinstance(parsed, dict | list) else value
 
 
 def same_stack(a: Resource, b: Resource) -> bool:
@@ -221,31 +162,18 @@ def same_stack(a: Resource, b: Resource) -> bool:
 class ResourceIndex:
     """Every CloudFormation resource of an app, by stack and logical id."""
 
-    def __init__(self, root: IConstruct) -> None:
+    def __init__(self, resources: Iterable[Resource]) -> None:
         self._by_id: dict[tuple[str, str], Resource] = {}
         self._by_path: dict[str, Resource] = {}
         self._by_type: dict[str, list[Resource]] = {}
-        for construct in root.node.find_all():
-            # jsii gives every L1 a proxy of its CfnResource subclass (as is_cfn_resource
-            # answers), and isinstance needs no round trip to the node kernel
-            if not isinstance(construct, CfnResource):
-                continue
-            stack = Stack.of(construct)
-            resource = Resource(
-                node=construct,
-                stack=stack,
-                logical_id=str(stack.resolve(construct.logical_id)),
-                type=construct.cfn_resource_type,
-                path=str(construct.node.path),
-                stack_path=str(stack.node.path),
-            )
+        for resource in resources:
             self._by_id[(resource.stack_path, resource.logical_id)] = resource
             self._by_path[resource.path] = resource
             self._by_type.setdefault(resource.type, []).append(resource)
 
-    def get(self, node: CfnResource) -> Resource | None:
-        """The indexed resource of a construct."""
-        return self.at(str(node.node.path))
+    def __iter__(self) -> Iterator[Resource]:
+        """Every resource, stack by stack in template order."""
+        return iter(self._by_id.values())
 
     def at(self, path: str) -> Resource | None:
         """The indexed resource at a construct path."""

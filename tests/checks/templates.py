@@ -14,6 +14,7 @@ from aws_cdk import cloudformation_include as cfn_inc
 
 from constructs import IConstruct
 from serverless_patterns.checks import ServerlessPatternsChecks
+from tests.checks.views import both_views
 
 #: How cdk-nag 3.0.2 reports a rule that raised (NagPack.applyRule catches the error and
 #: NagPack.addViolation writes this description, lib/nag-pack.js).
@@ -38,12 +39,11 @@ def include(
 
 
 def pack_findings(scope: IConstruct) -> list[Finding]:
-    """Every violation of the pack over ``scope``, as cdk-nag reports it."""
-    report = ServerlessPatternsChecks().validate_scope(scope)
+    """Every violation of the pack over ``scope``, as cdk-nag reports it: the same at synth
+    and from the construct tree (``tests.checks.views``)."""
     return [
-        Finding(violation.rule_name, str(resource.construct_path), violation.description)
-        for violation in report.violations
-        for resource in violation.violating_resources
+        Finding(v.rule, v.path, v.description)
+        for v in both_views(ServerlessPatternsChecks(), scope)
     ]
 
 

@@ -5,6 +5,10 @@ Each example loads ``compliant_template()`` with CfnInclude after putting genera
 into properties the rules read (``READ_PATHS``), then runs the pack. Examples are few because
 each one synthesizes through jsii (about a second); the parametrized test in
 test_template_forms.py covers every path with every intrinsic function deterministically.
+
+The same properties hold for the pack as it runs at synth, over template files
+(``template_file_violations``): those examples need no synth, so there are many more, and
+they reach values aws-cdk-lib would refuse to load.
 """
 
 from __future__ import annotations
@@ -12,18 +16,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import App, Stack
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from serverless_patterns.checks import ServerlessPatternsChecks
 from tests.checks.templates import (
     READ_PATHS,
+    THROWN,
     compliant_template,
     include,
     pack_findings,
     thrown,
     with_value,
 )
+from tests.checks.views import template_file_violations
 from tests.conftest import new_app
 
 PROPERTY = settings(
@@ -76,8 +83,10 @@ def any_values() -> st.SearchStrategy[Any]:
         ),
         max_leaves=6,
     )
+    number_like = st.from_regex(r"\s*-?[0-9\u00b9\u00b2\u0660-\u0669]{1,4}(\.[0-9]+)?\s*")
     return st.one_of(
         texts,
+        number_like,  # what str.isdigit accepts is not all int() does
         json_like.map(json.dumps),
         json_like,
         st.sampled_from(["Fn::If", "Fn::Sub", "Fn::Join", "Ref", "Fn::GetAtt"]).flatmap(
@@ -123,3 +132,27 @@ def test_no_rule_throws_on_any_value_of_a_property_it_reads(
     assume(findings is not None)
     assert findings is not None
     assert thrown(findings) == []
+
+
+AT_SYNTH = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: One app for every example: the synth view reads only acknowledgments above the stack from it.
+_APP = App()
+
+
+@AT_SYNTH
+@given(changes=st.lists(st.tuples(paths, deploy_time_values()), min_size=1, max_size=3))
+def test_at_synth_values_known_only_at_deploy_time_are_never_findings(
+    changes: list[tuple[tuple[str | int, ...], Any]],
+) -> None:
+    template = substituted(changes)
+    assert template_file_violations(ServerlessPatternsChecks(), _APP, template) == []
+
+
+@AT_SYNTH
+@given(changes=st.lists(st.tuples(paths, any_values()), min_size=1, max_size=3))
+def test_at_synth_no_rule_throws_on_any_value_of_a_property_it_reads(
+    changes: list[tuple[tuple[str | int, ...], Any]],
+) -> None:
+    template = substituted(changes)
+    found = template_file_violations(ServerlessPatternsChecks(), _APP, template)
+    assert [v for v in found if v.description.startswith(THROWN)] == []

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serverless_patterns.runtime.batch import process_sqs_batch
 from serverless_patterns.runtime.handlers import webhook_sender
@@ -406,6 +408,20 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480) == 10
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+    assert parse_retry_after("¹") is None  # a digit to str.isdigit, not to float
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.none(), st.text(), st.from_regex(r"\s*[0-9\u00b9\u00b2\u00b3\u0660-\u0669]{1,6}\s*")
+    )
+)
+def test_retry_after_from_any_header_is_none_or_seconds_and_never_raises(
+    value: str | None,
+) -> None:
+    seconds = parse_retry_after(value, now=1445412480)
+    assert seconds is None or seconds >= 0
 
 
 def test_a_subscriber_item_without_a_url_is_dead_lettered(world: World) -> None:

@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Token
 from cdk_nag import NagMessageLevel, NagRuleCompliance
 
 from serverless_patterns.checks import runtimes
@@ -67,22 +66,15 @@ def _runtime_not_latest(function: Resource, context: RuleContext) -> RuleResult:
     return NagRuleCompliance.COMPLIANT
 
 
-def _environment_key(function: Resource) -> tuple[str, str]:
-    stack = function.stack
-    account = stack.account if not Token.is_unresolved(stack.account) else "<default>"
-    region = stack.region if not Token.is_unresolved(stack.region) else "<default>"
-    return account, region
-
-
 def _reserved_concurrency(function: Resource, context: RuleContext) -> RuleResult:
     own = function.props.get("ReservedConcurrentExecutions")
     if own is None or as_int(own) is None:
         return NagRuleCompliance.NOT_APPLICABLE
-    key = _environment_key(function)
+    key = function.environment
     total = 0
     for other in context.index.of_type(LAMBDA_FUNCTION):
         reserved = as_int(other.props.get("ReservedConcurrentExecutions"))
-        if reserved is not None and _environment_key(other) == key:
+        if reserved is not None and other.environment == key:
             total += reserved  # unknown values are left out: the sum is a lower bound
     if context.account_concurrency_limit - total < context.min_unreserved_concurrency:
         return NagRuleCompliance.NON_COMPLIANT
