@@ -47,14 +47,14 @@ def add_checks(app: App | Stage, *, compliance: bool = False) -> None:
     :param compliance: also add ``COMPLIANCE_PACKS`` (NIST 800-53 R5, HIPAA Security,
         PCI DSS 3.2.1), for regulated workloads. Default: - not added.
     """
+    # One pack writes the acknowledgments into template metadata: cdk-nag's Aspect writes
+    # every acknowledged id whatever the pack, so a second one would only repeat the walk.
     packs: list[NagPack] = [
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
-        ServerlessChecks(app, write_suppressions_to_cloud_formation=True),
+        ServerlessChecks(app),
     ]
     if compliance:
-        packs.extend(
-            pack(app, write_suppressions_to_cloud_formation=True) for pack in COMPLIANCE_PACKS
-        )
+        packs.extend(pack(app) for pack in COMPLIANCE_PACKS)
     Validations.of(app).add_plugins(*packs, ServerlessPatternsChecks(app))
 
 
