@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -102,15 +103,36 @@ def _run(command: Sequence[str], env: dict[str, str]) -> subprocess.CompletedPro
     return result
 
 
-def _time_once(case: Case, env: dict[str, str]) -> float:
+@dataclass(frozen=True)
+class Timing:
+    """One run: wall seconds, and CPU seconds (user + system) of the process and every
+    process it waited for, the jsii node kernel included."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timing_once(case: Case, env: dict[str, str]) -> Timing:
+    """Runs ``case`` once in a fresh process (a fresh ``CDK_OUTDIR`` when it synthesizes)."""
     with tempfile.TemporaryDirectory(prefix="synth-bench-") as outdir:
         run_env = {**env, "CDK_OUTDIR": outdir} if case.synthesizes else env
+        cpu_before = _cpu_of_children()
         start = time.perf_counter()
         _run(case.command, run_env)
         elapsed = time.perf_counter() - start
+        cpu = _cpu_of_children() - cpu_before
         if case.synthesizes and not any(Path(outdir).glob("*.template.json")):
             raise RuntimeError(f"{case.name}: no template was synthesized")
-    return elapsed
+    return Timing(elapsed, cpu)
+
+
+def _time_once(case: Case, env: dict[str, str]) -> float:
+    return timing_once(case, env).wall
 
 
 def measure(case: Case, *, repeat: int, warmup: int, env: dict[str, str]) -> Result:
