@@ -11,8 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagMessageLevel
 
 from serverless_patterns.checks import PACK_NAME, RULE_IDS, ServerlessPatternsChecks, add_checks
-from serverless_patterns.checks._resources import Resource
-from serverless_patterns.checks.rules import RULES, Rule, RuleContext, RuleResult
+from serverless_patterns.checks.rules import RULES
 from serverless_patterns.constructs._nag import acknowledge
 from tests.checks.builders import findings, function, queue_with_dlq
 from tests.conftest import REPO_ROOT, nag_findings, new_app
@@ -64,35 +63,6 @@ def test_a_finding_acknowledged_on_its_resource_is_not_reported(stack: Stack) ->
         "Test: the consumer finishes in under a second whatever its timeout says.",
     )
     assert findings(stack, "SQSVisibilityTimeout") == []
-
-
-def test_a_rule_that_raises_is_reported_by_cdk_nag_as_thrown(stack: Stack) -> None:
-    """The pack runs each check in Python first; an exception still reaches cdk-nag, which
-    reports it on the resource ("Rule threw an error during validation")."""
-    queue_with_dlq(stack)
-
-    def broken(resource: Resource, context: RuleContext) -> RuleResult:
-        raise KeyError("a property the rule did not expect")
-
-    pack = ServerlessPatternsChecks()
-    pack._rules_by_type["AWS::SQS::Queue"] = [
-        Rule(
-            id="Broken",
-            level=NagMessageLevel.ERROR,
-            resource_types=("AWS::SQS::Queue",),
-            info="Broken.",
-            explanation="A rule that raises.",
-            check=broken,
-        )
-    ]
-    report = pack.validate_scope(stack)
-    thrown = [v for v in report.violations if v.rule_name == f"{PACK_NAME}-Broken"]
-    assert len(thrown) == 1
-    assert thrown[0].description.startswith("Rule threw an error during validation")
-    assert sorted(str(r.construct_path) for r in thrown[0].violating_resources) == [
-        "Test/Queue/Resource",
-        "Test/QueueDlq/Resource",
-    ]
 
 
 def test_only_findings_are_handed_to_cdk_nag(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
