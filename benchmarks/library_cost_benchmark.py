@@ -19,8 +19,9 @@ by up to 1.5x on a busy two-core machine; the wall-time ratios are shown next to
    adds vs without them. A driver runs ``app.py`` unchanged; its first argument (read by the
    driver only) is ``all``, ``none`` (``serverless_patterns.checks`` is replaced by a module
    whose ``add_checks`` does nothing, so cdk-nag is not even imported) or the packs to keep
-   (for example ``AwsSolutionsChecks``). Then, once each: the app with one pack at a
-   time, and a cProfile of the synth with every check, top entries printed.
+   (for example ``AwsSolutionsChecks``). Then each pack alone against no checks (a third
+   as many pairs, at least 3; each pack alone pays cdk-nag's import, so the three do not
+   add up to the whole), and a cProfile of the synth with every check, top entries printed.
 
 Synths run as ``cdk synth`` runs an app: ``CDK_CONTEXT_JSON`` from ``cdk.json`` and a fresh
 ``CDK_OUTDIR`` per run (``benchmarks/synth_benchmark.py``'s helpers).
@@ -239,8 +240,8 @@ def _app_case(name: str, checks: str, *extra: str) -> Case:
     return Case(name, [PYTHON, "-c", _APP_DRIVER, checks, *extra], synthesizes=True)
 
 
-def measure_checks(repeat: int, env: dict[str, str]) -> tuple[str, float]:
-    """The paired comparison; also returns the median synth time without checks."""
+def measure_checks(repeat: int, env: dict[str, str]) -> str:
+    """The paired comparison of the app with and without every check."""
     pairing = paired(
         "synth app.py with checks / without",
         _app_case("app.py with checks", "all"),
@@ -249,21 +250,24 @@ def measure_checks(repeat: int, env: dict[str, str]) -> tuple[str, float]:
         repeat=repeat,
         env=env,
     )
-    return pairing_table("3. Checks", [pairing], repeat), pairing.median(pairing.anchor)
+    return pairing_table("3. Checks", [pairing], repeat)
 
 
-def profile_checks(baseline: float, env: dict[str, str], top: int = 25) -> str:
-    """One synth per pack alone (seconds over ``baseline``, the median without checks), then a
-    cProfile of the synth with every check."""
-    rows = []
-    for pack in PACKS:
-        seconds = _time_once(_app_case(pack, pack), env)
-        rows.append([pack, f"{seconds:.2f}", f"{seconds - baseline:+.2f}"])
-    packs = plain_table(
-        f"Checks, one pack at a time (one run each; without checks: {baseline:.2f} s)",
-        ["pack", "synth s", "over no checks s"],
-        rows,
-    )
+def profile_checks(repeat: int, env: dict[str, str], top: int = 25) -> str:
+    """Each pack alone against no checks (``repeat`` pairs each), then a cProfile of the
+    synth with every check."""
+    pairings = [
+        paired(
+            f"{pack} alone / no checks",
+            _app_case(pack, pack),
+            _app_case("no checks", "none"),
+            target=TARGETS["checks"],
+            repeat=repeat,
+            env=env,
+        )
+        for pack in PACKS
+    ]
+    packs = pairing_table("Checks, one pack at a time", pairings, repeat)
     with tempfile.TemporaryDirectory(prefix="checks-profile-") as folder:
         stats_file = str(Path(folder) / "checks.prof")
         _time_once(_app_case("profile", "all", stats_file), env)
@@ -283,9 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = _base_env()
     print(measure_imports(args.repeat, env), end="\n\n", flush=True)
     print(measure_twins(args.repeat, env), end="\n\n", flush=True)
-    table, baseline = measure_checks(args.repeat, env)
-    print(table, end="\n\n", flush=True)
-    print(profile_checks(baseline, env))
+    print(measure_checks(args.repeat, env), end="\n\n", flush=True)
+    print(profile_checks(max(3, args.repeat // 3), env))
     return 0
 
 
