@@ -234,20 +234,26 @@ def test_one_part_of_a_rule_acknowledged_hides_that_part_only() -> None:
     ]
 
 
-def test_a_rule_that_raises_is_reported_on_each_resource_as_cdk_nag_reports_it() -> None:
+@pytest.mark.parametrize("verbose", [False, True], ids=["terse", "verbose"])
+def test_a_rule_that_raises_is_reported_on_each_resource_as_cdk_nag_reports_it(
+    verbose: bool,
+) -> None:
     """The pack runs each check in Python; an exception is reported on the resource as
-    cdk-nag's ``applyRule`` reports one ("Rule threw an error during validation")."""
+    cdk-nag's ``applyRule`` reports one ("Rule threw an error during validation"), with the
+    error's text when verbose."""
     app = new_app()
     queue_with_dlq(Stack(app, "Orders", env=TEST_ENV), "A")
-    found = both_views(_pack_with(_rule(_raises)), app)
+    found = both_views(_pack_with(_rule(_raises), verbose=verbose), app)
     assert sorted((v.rule, v.path) for v in found) == [
         (f"{PACK_NAME}-Custom", "Orders/A/Resource"),
         (f"{PACK_NAME}-Custom", "Orders/ADlq/Resource"),
     ]
-    assert {v.description for v in found} == {
-        "Rule threw an error during validation. "
-        "This is generally caused by a parameter referencing an intrinsic function."
-    }
+    detail = (
+        "'a property the rule did not expect'"
+        if verbose
+        else "This is generally caused by a parameter referencing an intrinsic function."
+    )
+    assert {v.description for v in found} == {f"Rule threw an error during validation. {detail}"}
 
 
 def test_at_synth_the_pack_makes_no_kernel_request_per_resource(
