@@ -1,18 +1,21 @@
-"""REST API hygiene shared by API patterns: JSON access logs, usage plan tiers, the stage's
-web ACL and findings."""
+"""REST API hygiene shared by API patterns: the REST API with its logged stage and request
+validator, JSON access logs, usage plan tiers, the stage's web ACL and findings."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 
-from constructs import IConstruct
+from constructs import Construct, IConstruct
+from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._nag import NIST, PCI, acknowledge, acknowledge_compliance
 from serverless_patterns.constructs._validation import is_known
 
@@ -52,6 +55,50 @@ DEFAULT_USAGE_TIERS = (
     UsagePlanTier("Basic", rate_limit=50, burst_limit=100, quota_limit=1_000_000),
     UsagePlanTier("Premium", rate_limit=200, burst_limit=400, quota_limit=None),
 )
+
+
+def pattern_api(
+    scope: Construct,
+    *,
+    stage_name: str,
+    access_log_retention: logs.RetentionDays,
+    encryption_key: kms.IKey | None,
+    throttling_rate_limit: float,
+    throttling_burst_limit: int,
+    **rest_api_props: Any,
+) -> tuple[apigw.RestApi, logs.ILogGroup]:
+    """Defines the REST API ``Api`` of an API pattern and its access log group: the stage
+    from ``stage_options``, access logs in a new log group ``AccessLogs`` kept
+    ``access_log_retention`` (encrypted with ``encryption_key`` when given), no CloudWatch Logs
+    role of its own (the account-level one is ``ApiGatewayCloudWatchRole``'s).
+    ``rest_api_props`` are more ``RestApi`` arguments."""
+    access_log_group = log_group(
+        scope, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
+    )
+    api = apigw.RestApi(
+        scope,
+        "Api",
+        **{
+            **rest_api_props,
+            "cloud_watch_role": False,
+            "deploy_options": stage_options(
+                stage_name,
+                access_log_group,
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
+        },
+    )
+    return api, access_log_group
+
+
+def validate_requests(
+    api: apigw.RestApi, construct_id: str = "RequestValidator"
+) -> apigw.RequestValidator:
+    """Adds to ``api`` a request validator of bodies (against their model) and parameters."""
+    return api.add_request_validator(
+        construct_id, validate_request_body=True, validate_request_parameters=True
+    )
 
 
 def stage_options(

@@ -27,16 +27,16 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
     error_rate,
+    pattern_api,
     protect_stage,
     stage_metric,
-    stage_options,
+    validate_requests,
 )
 from serverless_patterns.constructs._deployment_config import (
     TrafficShift,
     check_traffic_shift,
     deployment_config,
 )
-from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import (
     BaselineFunction,
     function_or_baseline,
@@ -302,9 +302,17 @@ class CanaryApi(Construct):
 
         self._stage_name = stage_name
         self._encryption_key = encryption_key
-        #: The log group of the stage's access logs.
-        self.access_log_group = log_group(
-            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
+        #: The REST API (``api``) and the log group of its stage's access logs
+        #: (``access_log_group``).
+        self.api, self.access_log_group = pattern_api(
+            self,
+            stage_name=stage_name,
+            access_log_retention=access_log_retention,
+            encryption_key=encryption_key,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            # A name unique in the account by default: the API's metrics are keyed by it.
+            **{"rest_api_name": Names.unique_id(self), **dict(rest_api_props or {})},
         )
         #: The authorizer; None with IAM authorization.
         self.authorizer: apigw.CognitoUserPoolsAuthorizer | None = (
@@ -312,27 +320,8 @@ class CanaryApi(Construct):
             if user_pool is not None
             else None
         )
-        #: The REST API.
-        self.api = apigw.RestApi(
-            self,
-            "Api",
-            **{
-                # A name unique in the account by default: the API's metrics are keyed by it.
-                "rest_api_name": Names.unique_id(self),
-                **dict(rest_api_props or {}),
-                "cloud_watch_role": False,
-                "deploy_options": stage_options(
-                    stage_name,
-                    self.access_log_group,
-                    throttling_rate_limit=throttling_rate_limit,
-                    throttling_burst_limit=throttling_burst_limit,
-                ),
-            },
-        )
         #: The validator attached to every method (parameters and bodies with a model).
-        self.request_validator = self.api.add_request_validator(
-            "RequestValidator", validate_request_body=True, validate_request_parameters=True
-        )
+        self.request_validator = validate_requests(self.api)
         #: The Lambda proxy integration every method uses (targets the alias).
         self.integration = apigw.LambdaIntegration(self.alias, proxy=True, timeout=timeout)
         #: The ``/{proxy+}`` resource: every path reaches the function's router.

@@ -28,12 +28,12 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     error_rate,
+    pattern_api,
     protect_stage,
     stage_metric,
-    stage_options,
+    validate_requests,
 )
 from serverless_patterns.constructs._direct_templates import FieldType
-from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._nag import acknowledge, acknowledge_compliance
 from serverless_patterns.constructs._queue import SEND_KEY_ACTIONS
 from serverless_patterns.constructs._validation import check_range
@@ -150,28 +150,20 @@ class DirectApi(Construct):
             MAX_INTEGRATION_TIMEOUT_MS,
         )
         self._timeout = timeout
-        #: The log group of the stage's access logs.
-        self.access_log_group = log_group(
-            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
-        )
-        #: The REST API.
-        self.api = apigw.RestApi(
+        #: The REST API (``api``) and the log group of its stage's access logs
+        #: (``access_log_group``).
+        self.api, self.access_log_group = pattern_api(
             self,
-            "Api",
+            stage_name=stage_name,
+            access_log_retention=access_log_retention,
+            encryption_key=encryption_key,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
             rest_api_name=Names.unique_id(self),
             description="Direct service integrations (no Lambda function)",
-            cloud_watch_role=False,
-            deploy_options=stage_options(
-                stage_name,
-                self.access_log_group,
-                throttling_rate_limit=throttling_rate_limit,
-                throttling_burst_limit=throttling_burst_limit,
-            ),
         )
         #: The request validator of every method (body and parameters).
-        self.request_validator = self.api.add_request_validator(
-            "RequestValidator", validate_request_body=True, validate_request_parameters=True
-        )
+        self.request_validator = validate_requests(self.api)
         #: The stage's web ACL association; None without ``web_acl_arn``.
         self.web_acl_association: wafv2.CfnWebACLAssociation | None = protect_stage(
             self.api.deployment_stage, web_acl_arn

@@ -27,11 +27,11 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     error_rate,
+    pattern_api,
     protect_stage,
     stage_metric,
-    stage_options,
+    validate_requests,
 )
-from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._idempotency import (
     IdempotencyOptions,
@@ -316,28 +316,20 @@ class WebhookReceiver(Construct):
         )
 
         self._stage_name = stage_name
-        #: The log group of the stage's access logs.
-        self.access_log_group = log_group(
-            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
-        )
-        #: The REST API.
-        self.api = apigw.RestApi(
+        #: The REST API (``api``) and the log group of its stage's access logs
+        #: (``access_log_group``).
+        self.api, self.access_log_group = pattern_api(
             self,
-            "Api",
+            stage_name=stage_name,
+            access_log_retention=access_log_retention,
+            encryption_key=encryption_key,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
             rest_api_name=Names.unique_id(self),
             description="Webhook receiver (Standard Webhooks signatures)",
-            cloud_watch_role=False,
-            deploy_options=stage_options(
-                stage_name,
-                self.access_log_group,
-                throttling_rate_limit=throttling_rate_limit,
-                throttling_burst_limit=throttling_burst_limit,
-            ),
         )
         #: The request validator of the method (the signature is checked by the verifier).
-        self.request_validator = self.api.add_request_validator(
-            "RequestValidator", validate_request_body=True, validate_request_parameters=True
-        )
+        self.request_validator = validate_requests(self.api)
         #: The resource of ``path``.
         self.resource: apigw.IResource = self.api.root.resource_for_path(path)
         #: The ``POST`` method receiving webhooks.

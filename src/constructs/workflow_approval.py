@@ -32,10 +32,10 @@ from serverless_patterns.constructs import _defaults
 from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
+    pattern_api,
     protect_stage,
-    stage_options,
+    validate_requests,
 )
-from serverless_patterns.constructs._encryption import log_group
 from serverless_patterns.constructs._function import BaselineFunction
 from serverless_patterns.constructs._nag import (
     HIPAA,
@@ -266,21 +266,15 @@ class ApprovalApi(Construct):
                 resources=[machine.state_machine_arn for machine in state_machines],
             )
         )
-        access_logs = log_group(
-            self, "AccessLogs", retention=access_log_retention, encryption_key=encryption_key
-        )
         #: The REST API.
-        self.api = apigw.RestApi(
+        self.api, _ = pattern_api(
             self,
-            "Api",
+            stage_name=stage_name,
+            access_log_retention=access_log_retention,
+            encryption_key=encryption_key,
+            throttling_rate_limit=THROTTLING_RATE_LIMIT,
+            throttling_burst_limit=THROTTLING_BURST_LIMIT,
             description="Approval decisions for workflows waiting on a task token.",
-            deploy_options=stage_options(
-                stage_name,
-                access_logs,
-                throttling_rate_limit=THROTTLING_RATE_LIMIT,
-                throttling_burst_limit=THROTTLING_BURST_LIMIT,
-            ),
-            cloud_watch_role=False,
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
         depend_on_cloud_watch_role(self.api.deployment_stage, enabled=cloud_watch_role)
@@ -288,9 +282,7 @@ class ApprovalApi(Construct):
         self.web_acl_association = protect_stage(self.api.deployment_stage, web_acl_arn)
         integration = apigw.LambdaIntegration(self.function)
         approvals = self.api.root.add_resource("approvals")
-        validator = self.api.add_request_validator(
-            "Validator", validate_request_body=True, validate_request_parameters=True
-        )
+        validator = validate_requests(self.api, "Validator")
         if signed_links:
             self.method = approvals.add_resource("link").add_method(
                 "GET",
