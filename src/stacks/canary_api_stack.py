@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
-
 from constructs import Construct
 from serverless_patterns.constructs import (
     DEFAULT_USAGE_TIERS,
-    AlarmTopic,
     CanaryApi,
     SmokeCheck,
     runtime_code,
 )
-from serverless_patterns.stacks._hardening import rate_limited_web_acl, stack_key
+from serverless_patterns.stacks._reference_stack import ReferenceStack
 
 HANDLER = "serverless_patterns.runtime.handlers.canary_api.handler"
 
 
-class CanaryApiStack(Stack):
+class CanaryApiStack(ReferenceStack):
     """Defines a CanaryApi over the reference order API, with one API key per usage plan tier.
 
     The stack also holds the app's account-level API Gateway CloudWatch Logs role, which the
@@ -27,16 +24,10 @@ class CanaryApiStack(Stack):
     this one).
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
-    ) -> None:
-        """:param hardened: encrypt everything with one customer-managed key of the stack
-        (``build_reference_app(app, hardened=True)``).
-        Default: - the library's default encryption."""
+    SERVES_API = True
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = stack_key(self, hardened)
-        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
-        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         self.orders_api = CanaryApi(
             self,
             "OrdersApi",
@@ -57,7 +48,7 @@ class CanaryApiStack(Stack):
             usage_plans=DEFAULT_USAGE_TIERS,
             # One key per tier; read a value with `aws apigateway get-api-key --include-value`.
             api_keys={f"{tier.name}Client": tier.name for tier in DEFAULT_USAGE_TIERS},
-            alarm_action=alarms.action,
-            encryption_key=key,
-            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
+            web_acl_arn=self.web_acl.attr_arn if self.web_acl is not None else None,
         )

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from serverless_patterns.constructs import (
-    AlarmTopic,
     DirectApi,
     FieldType,
     QueueWorker,
@@ -21,7 +20,8 @@ from serverless_patterns.constructs import (
 from serverless_patterns.constructs._defaults import LOG_RETENTION
 from serverless_patterns.constructs._nag import acknowledge_compliance
 from serverless_patterns.constructs._state_machine import logged_state_machine
-from serverless_patterns.stacks._hardening import encrypted_table, rate_limited_web_acl, stack_key
+from serverless_patterns.stacks._hardening import encrypted_table
+from serverless_patterns.stacks._reference_stack import ReferenceStack
 
 #: The consumer of the queued orders (replace it with yours).
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.queue_worker.handler"
@@ -36,34 +36,28 @@ ORDER_FIELDS = {
 }
 
 
-class DirectApiStack(Stack):
+class DirectApiStack(ReferenceStack):
     """Defines a DirectApi with one route per target: ``POST /orders/queued`` (SQS, consumed
     by a QueueWorker), ``POST /orders/events`` (an event bus), ``POST /orders`` and
     ``GET /orders/{orderId}`` (a DynamoDB table), ``POST /quotes`` (an Express workflow)."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
-    ) -> None:
-        """:param hardened: encrypt everything with one customer-managed key of the stack and
-        put the API behind a rate-limiting web ACL (see ``build_reference_app``).
-        Default: - the library's default encryption, no web ACL."""
+    SERVES_API = True
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = stack_key(self, hardened)
-        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
-        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         self.consumer = QueueWorker(
             self,
             "Consumer",
             code=runtime_code(),
             handler=CONSUMER_HANDLER,
-            alarm_action=alarms.action,
-            encryption_key=key,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
         )
         self.bus = events.EventBus(self, "Bus")
         self.table = encrypted_table(
             self,
             "Orders",
-            key,
+            self.key,
             partition_key=dynamodb.Attribute(name="orderId", type=dynamodb.AttributeType.STRING),
         )
         self.workflow, _ = logged_state_machine(
@@ -75,7 +69,7 @@ class DirectApiStack(Stack):
             log_level=sfn.LogLevel.ALL,
             include_execution_data=False,
             log_retention=LOG_RETENTION,
-            encryption_key=key,
+            encryption_key=self.key,
         )
         acknowledge_compliance(
             self.workflow.role,
@@ -86,9 +80,9 @@ class DirectApiStack(Stack):
         self.api = DirectApi(
             self,
             "Api",
-            encryption_key=key,
-            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
-            alarm_action=alarms.action,
+            encryption_key=self.key,
+            web_acl_arn=self.web_acl.attr_arn if self.web_acl is not None else None,
+            alarm_action=self.alarms.action,
         )
         self.api.add_send_message("Queued", path="orders/queued", queue=self.consumer.queue)
         self.api.add_put_events(
@@ -105,5 +99,5 @@ class DirectApiStack(Stack):
             "GetOrder", path="orders", table=self.table, key="orderId", fields=ORDER_FIELDS
         )
         self.api.add_start_sync_execution(
-            "Quote", path="quotes", state_machine=self.workflow, encryption_key=key
+            "Quote", path="quotes", state_machine=self.workflow, encryption_key=self.key
         )

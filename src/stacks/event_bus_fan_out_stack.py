@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 from serverless_patterns.constructs import (
-    AlarmTopic,
     BaselineFunction,
     BufferedTarget,
     EventBusFanOut,
@@ -27,7 +25,7 @@ from serverless_patterns.constructs._encryption import customer_managed_key
 from serverless_patterns.constructs._nag import acknowledge_no_dlq
 from serverless_patterns.runtime.events.publisher import EVENT_BUS_NAME_ENV
 from serverless_patterns.runtime.handlers import order_events_producer
-from serverless_patterns.stacks._hardening import stack_key
+from serverless_patterns.stacks._reference_stack import ReferenceStack
 
 PRODUCER_HANDLER = "serverless_patterns.runtime.handlers.order_events_producer.handler"
 CONSUMER_HANDLER = "serverless_patterns.runtime.handlers.order_events_consumer.handler"
@@ -36,7 +34,7 @@ BUFFERED_CONSUMER_HANDLER = (
 )
 
 
-class EventBusFanOutStack(Stack):
+class EventBusFanOutStack(ReferenceStack):
     """Defines an order event bus whose ``OrderPlaced`` rule fans out to three targets.
 
     A producer function publishes the events. The rule delivers each one to a buffered
@@ -44,17 +42,10 @@ class EventBusFanOutStack(Stack):
     one shared idempotency table, and to an encrypted, TLS-only SNS topic (subscribers).
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
-    ) -> None:
-        """:param hardened: encrypt everything with one customer-managed key of the stack
-        (``build_reference_app(app, hardened=True)``).
-        Default: - the library's default encryption."""
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = stack_key(self, hardened)
-        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
-        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=key)
+        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=self.key)
         self.fulfilment = QueueWorker(
             self,
             "Fulfilment",
@@ -62,19 +53,19 @@ class EventBusFanOutStack(Stack):
             handler=BUFFERED_CONSUMER_HANDLER,
             max_concurrency=5,
             idempotency=IdempotencyOptions(table=self.idempotency_table),
-            alarm_action=alarms.action,
-            encryption_key=key,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
         )
         self.notifier = BaselineFunction(
-            self, "Notifier", code=code, handler=CONSUMER_HANDLER, encryption_key=key
+            self, "Notifier", code=code, handler=CONSUMER_HANDLER, encryption_key=self.key
         )
-        self.topic_key: kms.IKey = key or customer_managed_key(
+        self.topic_key: kms.IKey = self.key or customer_managed_key(
             self, "OrderTopicKey", description="Encrypts the order notifications topic."
         )
         self.topic = sns.Topic(self, "OrderTopic", master_key=self.topic_key, enforce_ssl=True)
 
         self.fan_out = EventBusFanOut(
-            self, "Orders", alarm_action=alarms.action, encryption_key=key
+            self, "Orders", alarm_action=self.alarms.action, encryption_key=self.key
         )
         self.fan_out.add_rule(
             "OrderPlaced",
@@ -97,7 +88,7 @@ class EventBusFanOutStack(Stack):
             "Producer",
             code=code,
             handler=PRODUCER_HANDLER,
-            encryption_key=key,
+            encryption_key=self.key,
             function_props={
                 "environment": {EVENT_BUS_NAME_ENV: self.fan_out.event_bus.event_bus_name}
             },

@@ -4,39 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 
 from constructs import Construct
 from serverless_patterns.constructs import (
-    AlarmTopic,
     IdempotencyOptions,
     IdempotencyTable,
     QueueWorker,
     runtime_code,
 )
-from serverless_patterns.stacks._hardening import stack_key
+from serverless_patterns.stacks._reference_stack import ReferenceStack
 
 HANDLER = "serverless_patterns.runtime.handlers.idempotent_payments.handler"
 
 
-class IdempotentConsumerStack(Stack):
+class IdempotentConsumerStack(ReferenceStack):
     """Defines payment and refund QueueWorkers whose handlers share one idempotency table.
 
     Each function may write only the runtime's item actions on the shared table. Refunds keep
     their completed records for a day instead of the default hour.
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
-    ) -> None:
-        """:param hardened: encrypt everything with one customer-managed key of the stack
-        (``build_reference_app(app, hardened=True)``).
-        Default: - the library's default encryption."""
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = stack_key(self, hardened)
-        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         code = runtime_code()
-        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=key)
+        self.idempotency_table = IdempotencyTable(self, "IdempotencyTable", encryption_key=self.key)
         self.payments = QueueWorker(
             self,
             "Payments",
@@ -44,8 +36,8 @@ class IdempotentConsumerStack(Stack):
             handler=HANDLER,
             max_concurrency=5,
             idempotency=IdempotencyOptions(table=self.idempotency_table),
-            alarm_action=alarms.action,
-            encryption_key=key,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
         )
         self.refunds = QueueWorker(
             self,
@@ -55,6 +47,6 @@ class IdempotentConsumerStack(Stack):
             idempotency=IdempotencyOptions(
                 table=self.idempotency_table, expires_after=Duration.hours(24)
             ),
-            alarm_action=alarms.action,
-            encryption_key=key,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
         )

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
-from serverless_patterns.constructs import AlarmTopic
 from serverless_patterns.constructs._nag import acknowledge
 from serverless_patterns.constructs._queue import dead_letter_queue, source_queue
 from serverless_patterns.constructs.workflow import Workflow
 from serverless_patterns.constructs.workflow_approval import ApprovalApi, ApprovalStep
-from serverless_patterns.stacks._hardening import encrypted_table, rate_limited_web_acl, stack_key
+from serverless_patterns.stacks._hardening import encrypted_table
+from serverless_patterns.stacks._reference_stack import ReferenceStack
 
 #: The event the workflow puts on the default bus when an order is approved.
 ORDER_APPROVED_SOURCE = "serverless-patterns.orders"
@@ -83,24 +83,18 @@ def order_review_definition(
     return record.next(approval)
 
 
-class WorkflowStack(Stack):
+class WorkflowStack(ReferenceStack):
     """Defines the order-review Workflow (redriven automatically), the queue approval requests
     go to, and the IAM-authorised ApprovalApi."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, hardened: bool = False, **kwargs: Any
-    ) -> None:
-        """:param hardened: encrypt everything with one customer-managed key of the stack and
-        put the approval API behind a rate-limiting web ACL (see ``build_reference_app``).
-        Default: - the library's default encryption."""
+    SERVES_API = True
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        key = stack_key(self, hardened)
-        web_acl = rate_limited_web_acl(self, "WebAcl", key) if hardened else None
-        alarms = AlarmTopic(self, "Alarms", encryption_key=key)
         self.orders = encrypted_table(
             self,
             "Orders",
-            key,
+            self.key,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
         )
         self.approval_requests = source_queue(
@@ -113,10 +107,10 @@ class WorkflowStack(Stack):
                 "ApprovalRequestsDlq",
                 fifo=False,
                 dead_letter_of="the approval queue",
-                encryption_key=key,
+                encryption_key=self.key,
             ),
             max_receive_count=5,
-            encryption_key=key,
+            encryption_key=self.key,
         )
         self.workflow = Workflow(
             self,
@@ -124,10 +118,10 @@ class WorkflowStack(Stack):
             definition=order_review_definition(
                 self, orders=self.orders, approvals=self.approval_requests
             ),
-            alarm_action=alarms.action,
-            encryption_key=key,
+            alarm_action=self.alarms.action,
+            encryption_key=self.key,
         )
-        if key is not None:
+        if self.key is not None:
             acknowledge(
                 self.workflow.state_machine.role,
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
@@ -138,6 +132,6 @@ class WorkflowStack(Stack):
             self,
             "Approvals",
             state_machines=[self.workflow.state_machine],
-            encryption_key=key,
-            web_acl_arn=web_acl.attr_arn if web_acl is not None else None,
+            encryption_key=self.key,
+            web_acl_arn=self.web_acl.attr_arn if self.web_acl is not None else None,
         )
