@@ -12,8 +12,9 @@ parallel, as independent round trips are. Both sockets have TCP_NODELAY. ``delay
 may be changed while the proxy runs; it applies to the next request.
 
 ``request_times()`` is the log of every request answered so far: its start (its first chunk
-reaching the proxy, before the delay) and its end (the last response chunk forwarded back to
-the client so far), on the ``time.monotonic()`` clock, in the order the requests started.
+reaching the proxy, before the delay) and its end (the last response chunk reaching the proxy
+so far, before it is forwarded: a client that has its response always finds the request
+logged as ended), on the ``time.monotonic()`` clock, in the order the requests started.
 
 Only for benchmarks and tests: no TLS, no pipelining awareness (HTTP clients such as urllib3
 send the next request on a connection only after reading the previous response).
@@ -199,12 +200,13 @@ class LatencyProxy:
                 if not data:
                     break
                 connection.awaiting_request = True
-                # Taken before forwarding: once the client has the whole response it may
-                # start the next request, which replaces connection.current.
+                # Taken before forwarding, the request and its end time: once the client has
+                # the whole response it may read the log or start the next request (which
+                # replaces connection.current and must start after this one ended).
                 answered = connection.current
-                connection.client.sendall(data)
                 if answered is not None:
                     answered[1] = time.monotonic()
+                connection.client.sendall(data)
         except OSError:
             pass
         finally:
