@@ -217,17 +217,14 @@ class DirectApi(Construct):
         role = self._role(route_id, "sqs:SendMessage", queue.queue_arn)
         for key in keys:
             key.grant(role, *SEND_KEY_ACTIONS)
-        integration = apigw.AwsIntegration(
-            service="sqs",
+        integration = self._integration(
+            "sqs",
+            role,
+            templates.send_message_request(message_group_field),
+            templates.send_message_response(),
             path=f"{account}/{queue.queue_name}",
-            integration_http_method="POST",
-            options=self._options(
-                role,
-                templates.send_message_request(message_group_field),
-                templates.send_message_response(),
-                content_type="'application/x-www-form-urlencoded'",
-                accept="'application/json'",
-            ),
+            content_type="'application/x-www-form-urlencoded'",
+            accept="'application/json'",
         )
         return self._add(
             route_id, path, "POST", integration=integration, role=role, schema=body_schema
@@ -251,17 +248,14 @@ class DirectApi(Construct):
         """
         self._check_route(route_id, path)
         role = self._role(route_id, "events:PutEvents", event_bus.event_bus_arn)
-        integration = apigw.AwsIntegration(
-            service="events",
+        integration = self._integration(
+            "events",
+            role,
+            templates.put_events_request(event_bus.event_bus_arn, source, detail_type),
+            templates.put_events_response(),
             action="PutEvents",
-            integration_http_method="POST",
-            options=self._options(
-                role,
-                templates.put_events_request(event_bus.event_bus_arn, source, detail_type),
-                templates.put_events_response(),
-                content_type="'application/x-amz-json-1.1'",
-                target="'AWSEvents.PutEvents'",
-            ),
+            content_type="'application/x-amz-json-1.1'",
+            target="'AWSEvents.PutEvents'",
         )
         return self._add(
             route_id,
@@ -293,16 +287,13 @@ class DirectApi(Construct):
         role = self._role(route_id, "dynamodb:PutItem", table.table_arn)
         if table.encryption_key is not None:
             table.encryption_key.grant(role, *TABLE_KEY_ACTIONS)
-        integration = apigw.AwsIntegration(
-            service="dynamodb",
+        integration = self._integration(
+            "dynamodb",
+            role,
+            templates.put_item_request(table.table_name, key, fields),
+            templates.put_item_response(),
             action="PutItem",
-            integration_http_method="POST",
-            options=self._options(
-                role,
-                templates.put_item_request(table.table_name, key, fields),
-                templates.put_item_response(),
-                success_status="201",
-            ),
+            success_status="201",
         )
         return self._add(
             route_id,
@@ -335,15 +326,12 @@ class DirectApi(Construct):
         role = self._role(route_id, "dynamodb:GetItem", table.table_arn)
         if table.encryption_key is not None:
             table.encryption_key.grant(role, *TABLE_READ_KEY_ACTIONS)
-        integration = apigw.AwsIntegration(
-            service="dynamodb",
+        integration = self._integration(
+            "dynamodb",
+            role,
+            templates.get_item_request(table.table_name, key, FieldType.STRING, key),
+            templates.get_item_response(fields),
             action="GetItem",
-            integration_http_method="POST",
-            options=self._options(
-                role,
-                templates.get_item_request(table.table_name, key, FieldType.STRING, key),
-                templates.get_item_response(fields),
-            ),
         )
         return self._add(
             route_id,
@@ -381,15 +369,12 @@ class DirectApi(Construct):
         role = self._role(route_id, "states:StartSyncExecution", state_machine.state_machine_arn)
         if encryption_key is not None:
             encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
-        integration = apigw.AwsIntegration(
-            service="states",
+        integration = self._integration(
+            "states",
+            role,
+            templates.start_sync_execution_request(state_machine.state_machine_arn),
+            templates.start_sync_execution_response(),
             action="StartSyncExecution",
-            integration_http_method="POST",
-            options=self._options(
-                role,
-                templates.start_sync_execution_request(state_machine.state_machine_arn),
-                templates.start_sync_execution_response(),
-            ),
         )
         return self._add(
             route_id,
@@ -491,18 +476,22 @@ class DirectApi(Construct):
         )
         return role
 
-    def _options(
+    def _integration(
         self,
+        service: str,
         role: iam.IRole,
         request_template: str,
         response_template: str,
         *,
+        action: str | None = None,
+        path: str | None = None,
         content_type: str | None = None,
         target: str | None = None,
         accept: str | None = None,
         success_status: str = "200",
-    ) -> apigw.IntegrationOptions:
-        """The integration of a route: its role, templates and headers; the request body
+    ) -> apigw.AwsIntegration:
+        """The integration of a route: a POST to the AWS ``service``'s API ``action`` (or
+        ``path``) with the route's role, templates and headers; the request body
         only through the JSON template (other content types: 415, "Method request behavior
         for payloads without mapping templates"); the service's 4xx and 5xx answers chosen by
         status code (for AWS integrations the selection pattern matches the HTTP status,
@@ -512,7 +501,7 @@ class DirectApi(Construct):
             "integration.request.header.X-Amz-Target": target,
             "integration.request.header.Accept": accept,
         }
-        return apigw.IntegrationOptions(
+        options = apigw.IntegrationOptions(
             credentials_role=role,
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             request_parameters={name: value for name, value in headers.items() if value},
@@ -533,6 +522,13 @@ class DirectApi(Construct):
                     response_templates={_JSON: templates.service_error_response(502)},
                 ),
             ],
+        )
+        return apigw.AwsIntegration(
+            service=service,
+            action=action,
+            path=path,
+            integration_http_method="POST",
+            options=options,
         )
 
     def _add(
