@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
@@ -90,6 +91,15 @@ def pattern_api(
         },
     )
     return api, access_log_group
+
+
+def grant_invoke_stage(api: apigw.RestApi, grantee: iam.IGrantable) -> iam.Grant:
+    """Grants ``grantee`` ``execute-api:Invoke`` on every method of ``api``'s stage."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["execute-api:Invoke"],
+        resource_arns=[api.arn_for_execute_api(stage=api.deployment_stage.stage_name)],
+    )
 
 
 def validate_requests(

@@ -27,6 +27,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_RATE_LIMIT,
     UsagePlanTier,
     error_rate,
+    grant_invoke_stage,
     pattern_api,
     protect_stage,
     stage_metric,
@@ -413,13 +414,7 @@ class CanaryApi(Construct):
 
     def grant_invoke_api(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants ``execute-api:Invoke`` on every method of the stage (IAM authorization)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[
-                self.api.arn_for_execute_api(stage=self.api.deployment_stage.stage_name)
-            ],
-        )
+        return grant_invoke_stage(self.api, grantee)
 
     # --- metrics ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from serverless_patterns.constructs._api_hygiene import (
     THROTTLING_BURST_LIMIT,
     THROTTLING_RATE_LIMIT,
     error_rate,
+    grant_invoke_stage,
     pattern_api,
     protect_stage,
     stage_metric,
@@ -387,13 +388,7 @@ class DirectApi(Construct):
 
     def grant_invoke_api(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants ``execute-api:Invoke`` on every method of the stage (IAM authorization)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[
-                self.api.arn_for_execute_api(stage=self.api.deployment_stage.stage_name)
-            ],
-        )
+        return grant_invoke_stage(self.api, grantee)
 
     def metric_api(
         self, metric_name: str, *, statistic: str, period: Duration

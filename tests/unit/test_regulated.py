@@ -93,6 +93,14 @@ def assert_queues_use(stack: Stack, template: Template, key: kms.Key) -> None:
         assert queue["Properties"].get("KmsMasterKeyId") == key_ref(stack, key), name
 
 
+def assert_a_table_uses(stack: Stack, template: Template, key: kms.Key) -> None:
+    """A DynamoDB table of the template is encrypted with ``key``."""
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"SSESpecification": {"KMSMasterKeyId": key_ref(stack, key), "SSEEnabled": True}},
+    )
+
+
 def role_kms_actions(template: Template) -> set[str]:
     actions: set[str] = set()
     for policy in template.find_resources("AWS::IAM::Policy").values():
@@ -153,10 +161,7 @@ def test_queue_worker_encrypts_queues_log_group_and_table_and_grants_the_key(
     template = Template.from_stack(stack)
     assert_queues_use(stack, template, key)
     assert_every_log_group_uses(stack, template, key)
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {"SSESpecification": {"KMSMasterKeyId": key_ref(stack, key), "SSEEnabled": True}},
-    )
+    assert_a_table_uses(stack, template, key)
     # consuming needs kms:Decrypt; the idempotency records the table's KEY_ACTIONS
     assert role_kms_actions(template) == {
         "kms:Decrypt",
@@ -259,10 +264,7 @@ def test_webhook_sender_encrypts_queues_and_subscribers_and_grants_the_key(
     template = Template.from_stack(stack)
     assert_queues_use(stack, template, key)
     assert_every_log_group_uses(stack, template, key)
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {"SSESpecification": {"KMSMasterKeyId": key_ref(stack, key), "SSEEnabled": True}},
-    )
+    assert_a_table_uses(stack, template, key)
     # consumes (Decrypt), re-sends and dead-letters ("Key management", SQS Developer Guide:
     # GenerateDataKey and Decrypt), reads and updates subscribers (the table's KEY_ACTIONS);
     # no wildcard action
