@@ -48,10 +48,11 @@ def read_assembly(stacks: Iterable[StackTemplate]) -> AssemblyView | None:
     ``@aws-cdk/core:disableLogicalIdMetadata`` context), a nested stack, a missing file."""
     resources: list[Resource] = []
     acknowledged: dict[str, frozenset[str]] = {}
+    manifests: dict[Path, Any] = {}  # the stacks of one assembly share its manifest
     for stack in stacks:
         try:
             template = _read_json(Path(stack.template_path))
-            metadata = _stack_metadata(Path(stack.template_path))
+            metadata = _stack_metadata(Path(stack.template_path), manifests)
         except (OSError, ValueError, KeyError, TypeError):
             return None
         paths: dict[str, str] = {}
@@ -96,10 +97,13 @@ def _resources(template: Any) -> Mapping[str, Any]:
     return resources
 
 
-def _stack_metadata(template_path: Path) -> Mapping[str, Any]:
+def _stack_metadata(template_path: Path, manifests: dict[Path, Any]) -> Mapping[str, Any]:
     """The metadata of the stack whose template is ``template_path``: the manifest's own entries
-    and those of its ``additionalMetadataFile``."""
-    manifest = _read_json(template_path.parent / "manifest.json")
+    and those of its ``additionalMetadataFile``. ``manifests`` keeps each manifest read."""
+    manifest_path = template_path.parent / "manifest.json"
+    if manifest_path not in manifests:
+        manifests[manifest_path] = _read_json(manifest_path)
+    manifest = manifests[manifest_path]
     for artifact in manifest["artifacts"].values():
         properties = artifact.get("properties") or {}
         if properties.get("templateFile") != template_path.name:
